@@ -1,0 +1,125 @@
+package compute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/sluice-ml/sluice/engine/command"
+	"github.com/sluice-ml/sluice/engine/spec"
+)
+
+// Sentinel errors of compute targets.
+var (
+	// ErrUnknownTarget: the compute name matches no configured target.
+	ErrUnknownTarget = errors.New("unknown compute target")
+	// ErrUnsupportedJob: the target cannot run this job type.
+	ErrUnsupportedJob = errors.New("job type not supported by this compute target")
+	// ErrRetired: the target's service no longer exists.
+	ErrRetired = errors.New("compute service retired")
+)
+
+// StepContext is what a step sees of its run: resolved inputs and prepared outputs.
+type StepContext struct {
+	RunID   string
+	Step    string
+	Attempt int // from 1
+	Job     *spec.Job
+	// Inputs maps each job input (and type-specific parameter) with a value to its text: a
+	// parameter value, or the absolute path of the data.
+	Inputs map[string]string
+	// Outputs maps each output to the absolute path the step must write (a fresh folder for
+	// uri_folder; a file path in a fresh folder for uri_file).
+	Outputs map[string]string
+	WorkDir string    // the snapshot of the job's code, or an empty folder
+	Env     []string  // the full environment for processes the step starts
+	Log     io.Writer // the step's log
+}
+
+// Step runs one attempt of a job. Run returns nil on success; the error says why it failed.
+// It must stop promptly, ending everything it started, when ctx is done.
+type Step interface {
+	Run(ctx context.Context, sc *StepContext) error
+}
+
+// Target turns a job into something that runs where it says.
+type Target interface {
+	Name() string
+	Prepare(ctx context.Context, job *spec.Job) (Step, error)
+}
+
+// Registry finds targets by compute name ("local", "databricks:NAME", ...).
+type Registry struct {
+	mu      sync.RWMutex
+	targets map[string]Target
+}
+
+// NewRegistry returns a registry with the local target.
+func NewRegistry() *Registry {
+	r := &Registry{targets: map[string]Target{}}
+	r.Add(Local{})
+	return r
+}
+
+// Add registers t under t.Name(), replacing any target of that name.
+func (r *Registry) Add(t Target) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.targets[t.Name()] = t
+}
+
+// Lookup finds the target for a compute name.
+func (r *Registry) Lookup(name string) (Target, error) {
+	if strings.HasPrefix(name, "adla") {
+		return nil, fmt.Errorf("compute %q: %w: Azure Data Lake Analytics was retired by Microsoft on 2024-02-29; "+
+			"move U-SQL jobs to Spark (compute: databricks:<name> or hdinsight:<name>)", name, ErrRetired)
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if t, ok := r.targets[name]; ok {
+		return t, nil
+	}
+	known := make([]string, 0, len(r.targets))
+	for k := range r.targets {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	hint := ""
+	switch {
+	case name == "local-gpu":
+		hint = " (this build has no CUDA backend)"
+	case strings.HasPrefix(name, "databricks:"), strings.HasPrefix(name, "hdinsight:"):
+		hint = " (not configured in the workspace file)"
+	}
+	return nil, fmt.Errorf("compute %q%s: %w; configured: %s", name, hint, ErrUnknownTarget, strings.Join(known, ", "))
+}
+
+// Local runs steps on this machine.
+type Local struct{}
+
+// Name is "local".
+func (Local) Name() string { return "local" }
+
+// Prepare returns the step for job; only command jobs run on Local for now.
+func (Local) Prepare(_ context.Context, job *spec.Job) (Step, error) {
+	switch job.Type {
+	case "command":
+		return commandStep{}, nil
+	}
+	return nil, fmt.Errorf("job %s: type %q on compute local: %w", job.Name, job.Type, ErrUnsupportedJob)
+}
+
+type commandStep struct{}
+
+func (commandStep) Run(ctx context.Context, sc *StepContext) error {
+	line, err := command.Render(sc.Job.Command, sc.Inputs, sc.Outputs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(sc.Log, "$ %s\n", line)
+	return command.Run(ctx, command.Cmd{Line: line, Dir: sc.WorkDir, Env: sc.Env, Output: sc.Log})
+}
