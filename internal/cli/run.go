@@ -145,4 +145,3 @@ func newExecCmd(e *env) *cobra.Command {
 	cmd.Flags().IntVar(&maxParallel, "max-parallel", 0, "")
 	return cmd
 }
-
