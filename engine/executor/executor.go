@@ -59,11 +59,11 @@ func Submit(ctx context.Context, ws *state.Workspace, p *spec.Pipeline, source [
 	r := &state.Run{
 		ID:           state.NewRunID(time.Now()),
 		Pipeline:     p.Name,
-		PipelineFile: p.File,
+		PipelineFile: absFile(p.File),
 		Spec:         string(source),
 		Parameters:   params,
 		Status:       state.Queued,
-		NoReuse:      noReuse,
+		NoReuse:      noReuse || p.Settings.ForceRerun,
 	}
 	lock, err := ws.LockRun(r.ID)
 	if err != nil {
@@ -74,6 +74,16 @@ func Submit(ctx context.Context, ws *state.Workspace, p *spec.Pipeline, source [
 		return nil, nil, err
 	}
 	return r, lock, nil
+}
+
+func absFile(f string) string {
+	if f == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(f); err == nil {
+		return abs
+	}
+	return f
 }
 
 // LoadPipeline re-reads the pipeline a run was submitted with, from its recorded text.

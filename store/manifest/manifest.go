@@ -253,4 +253,3 @@ func Short(hash string) string {
 func (m *Manifest) Describe() string {
 	return strconv.Itoa(len(m.Entries)) + " files, " + strconv.FormatInt(m.Bytes(), 10) + " bytes"
 }
-
