@@ -52,6 +52,9 @@ func Submit(ctx context.Context, ws *state.Workspace, p *spec.Pipeline, source [
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := preflight(p, values); err != nil {
+		return nil, nil, err
+	}
 	params := make(map[string]string, len(values))
 	for k, v := range values {
 		params[k] = v.String()
@@ -410,4 +413,47 @@ func (r *run) registerPipelineOutputs(ctx context.Context) {
 
 func isCancel(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, ErrCanceled) || errors.Is(err, errStopped)
+}
+
+// preflight checks what must exist before a run starts: each job's code folder and each data input
+// that has a value. Problems are spec errors (bad input, exit code 2), with their positions.
+func preflight(p *spec.Pipeline, values map[string]spec.Value) error {
+	var errs spec.ErrorList
+	for _, name := range p.InputOrder {
+		in := p.Inputs[name]
+		v, ok := values[name]
+		if !ok || !in.Type.IsPath() || strings.Contains(v.Str, "://") {
+			continue
+		}
+		abs := v.Str
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(p.Dir, abs)
+		}
+		st, err := os.Stat(abs)
+		switch {
+		case err != nil:
+			errs = append(errs, &spec.Error{Pos: in.Pos, Msg: fmt.Sprintf("input %q: %s does not exist", name, abs)})
+		case in.Type == spec.TypeURIFolder && !st.IsDir():
+			errs = append(errs, &spec.Error{Pos: in.Pos, Msg: fmt.Sprintf("input %q: %s is not a folder (type uri_folder)", name, abs)})
+		case in.Type == spec.TypeURIFile && st.IsDir():
+			errs = append(errs, &spec.Error{Pos: in.Pos, Msg: fmt.Sprintf("input %q: %s is a folder, not a file (type uri_file)", name, abs)})
+		}
+	}
+	for _, name := range p.JobOrder {
+		job := p.Jobs[name]
+		if job.Code == "" {
+			continue
+		}
+		abs := job.Code
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(p.Dir, abs)
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			errs = append(errs, &spec.Error{Pos: job.Pos, Msg: fmt.Sprintf("job %q: code folder %s does not exist", name, abs)})
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
 }

@@ -287,7 +287,8 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 		cancel()
 		if err == nil {
 			fmt.Fprintf(logf, "=== sluice: step %s finished ===\n", job.Name)
-			return r.storeOutputs(ctx, job, outs, key)
+			// The work is done: keep it even if the run is being stopped.
+			return r.storeOutputs(context.WithoutCancel(ctx), job, outs, key)
 		}
 		if ctx.Err() != nil { // canceled or stopped: no retry
 			fmt.Fprintf(logf, "=== sluice: step %s canceled: %v ===\n", job.Name, context.Cause(ctx))

@@ -29,6 +29,7 @@ type Pos struct {
 	Col  int
 }
 
+// String formats the position as "file:line:col", or the file alone when the line is unknown.
 func (p Pos) String() string {
 	f := p.File
 	if f == "" {
@@ -65,12 +66,15 @@ type Pipeline struct {
 	Jobs        map[string]*Job
 	JobOrder    []string
 	Pos         Pos
+
+	pos posTable // where the keys were found (parsed pipelines only)
 }
 
 // Settings are the pipeline-wide settings.
 type Settings struct {
 	DefaultCompute        string // "local" when not set
 	ContinueOnStepFailure bool
+	ForceRerun            bool // force_rerun: run every step, reuse nothing
 }
 
 // Input is a pipeline input (a parameter or a data path). Default is nil when the
@@ -82,6 +86,9 @@ type Input struct {
 	Optional    bool
 	Description string
 	Pos         Pos
+
+	pos    posTable
+	broken bool // a parse error was reported for it; Validate skips it
 }
 
 // Output is a pipeline output, bound to a job output.
@@ -90,6 +97,9 @@ type Output struct {
 	Type    Type
 	Binding *Binding // nil when the output is declared but not bound
 	Pos     Pos
+
+	pos    posTable
+	broken bool
 }
 
 // Job is one step of a pipeline.
@@ -105,12 +115,15 @@ type Job struct {
 	OutputOrder []string
 	RunAfter    []string
 	Retry       Retry
-	Timeout     time.Duration // 0: none
+	Timeout     time.Duration     // 0: none
 	Env         map[string]string // environment_variables
 	// Params holds the keys specific to the job type (model, labels, batch_size for score...),
 	// each either a literal Value or a Binding to a pipeline input.
 	Params map[string]*JobInput
 	Pos    Pos
+
+	pos    posTable
+	broken bool
 }
 
 // Retry says how often a failed step is tried and how long to wait between tries.
@@ -127,7 +140,13 @@ type JobInput struct {
 	Name    string
 	Binding *Binding
 	Literal *Value
-	Pos     Pos
+	// Type is the declared type: the `type:` of the {type: ..., path: ...} form, or the type
+	// a job type registered for a parameter (see RegisterJobType); "" when not declared.
+	Type Type
+	Pos  Pos
+
+	pos    posTable
+	broken bool
 }
 
 // JobOutput is a folder or file a job writes. DatasetName names the dataset its versions are
@@ -137,6 +156,8 @@ type JobOutput struct {
 	Type        Type
 	DatasetName string
 	Pos         Pos
+
+	pos posTable
 }
 
 // BindingKind says what a binding refers to.
@@ -161,6 +182,7 @@ type Binding struct {
 	Pos  Pos
 }
 
+// String returns the binding as it is written in a file, e.g. "${{parent.inputs.images}}".
 func (b *Binding) String() string {
 	switch b.Kind {
 	case BindParentInput:

@@ -43,6 +43,14 @@ func newRunCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A relative data path given on the command line is relative to where the user is.
+			for k, v := range overrides {
+				if in, ok := p.Inputs[k]; ok && in.Type.IsPath() && v != "" && !filepath.IsAbs(v) && !strings.Contains(v, "://") {
+					if abs, err := filepath.Abs(v); err == nil {
+						overrides[k] = abs
+					}
+				}
+			}
 			ctx := cmd.Context()
 			ws, err := e.open(ctx)
 			if err != nil {
