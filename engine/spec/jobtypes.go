@@ -11,6 +11,9 @@ import (
 var baseJobKeys = []string{
 	"code", "command", "compute", "environment_variables", "inputs", "outputs",
 	"retry", "run_after", "timeout", "type",
+	// Accepted for compatibility with Azure ML files, informational here: steps run in the
+	// host's environment (environment), and names and tags do not change what a step computes.
+	"description", "display_name", "environment", "tags",
 }
 
 var registry = struct {

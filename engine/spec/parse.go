@@ -387,7 +387,7 @@ func (ps *parser) sourceHas(line, col int, want string) bool {
 }
 
 var (
-	topKeys      = []string{"$schema", "description", "inputs", "jobs", "name", "outputs", "settings", "type"}
+	topKeys      = []string{"$schema", "description", "display_name", "experiment_name", "inputs", "jobs", "name", "outputs", "settings", "tags", "type"}
 	inputKeys    = []string{"default", "description", "optional", "path", "type"}
 	outputKeys   = []string{"description", "type"}
 	settingKeys  = []string{"continue_on_step_failure", "default_compute", "force_rerun"}
@@ -628,7 +628,7 @@ func (ps *parser) job(p *Pipeline, e entry) *Job {
 	for _, f := range entries {
 		j.pos[f.name] = ps.pos(f.val)
 		switch f.name {
-		case "type":
+		case "type", "description", "display_name", "environment", "tags":
 		case "code":
 			j.Code, _ = ps.scalar(f.val, what+": code")
 		case "command":

@@ -22,9 +22,9 @@ func TestParseInvalid(t *testing.T) {
 		count   int    // number of errors
 	}{
 		{"yaml_syntax.yaml", false, "6:1", "YAML syntax error: did not find expected key", 1},
-		{"unknown_key.yaml", false, "5:5", `unknown key "comand" in job "a" of type "command" (allowed: code, command, compute, environment_variables, inputs, outputs, retry, run_after, timeout, type)`, 2},
-		{"unknown_top_key.yaml", false, "2:1", `unknown key "job" in the pipeline (allowed: $schema, description, inputs, jobs, name, outputs, settings, type)`, 2},
-		{"unknown_param.yaml", false, "6:5", `unknown key "modle" in job "s" of type "score" (allowed: batch_size, code, command, compute, environment_variables, format, inputs, labels, model, outputs, preprocess, retry, run_after, timeout, topk, type)`, 1},
+		{"unknown_key.yaml", false, "5:5", `unknown key "comand" in job "a" of type "command" (allowed: code, command, compute, description, display_name, environment, environment_variables, inputs, outputs, retry, run_after, tags, timeout, type)`, 2},
+		{"unknown_top_key.yaml", false, "2:1", `unknown key "job" in the pipeline (allowed: $schema, description, display_name, experiment_name, inputs, jobs, name, outputs, settings, tags, type)`, 2},
+		{"unknown_param.yaml", false, "6:5", `unknown key "modle" in job "s" of type "score" (allowed: batch_size, code, command, compute, description, display_name, environment, environment_variables, format, inputs, labels, model, outputs, preprocess, retry, run_after, tags, timeout, topk, type)`, 1},
 		{"unknown_job_in_binding.yaml", false, "9:22", `job "score": input "images": unknown job "prepp" in ${{parent.jobs.prepp.outputs.clean}} (jobs: prep, score)`, 1},
 		{"unknown_output_in_binding.yaml", false, "10:15", `job "score": input "images": job "prep" has no output "cleaned" in ${{parent.jobs.prep.outputs.cleaned}} (outputs: clean)`, 1},
 		{"unknown_input_in_binding.yaml", false, "9:10", `job "a": input "x": unknown pipeline input "imgs" in ${{parent.inputs.imgs}} (inputs: images)`, 1},
@@ -103,7 +103,7 @@ func TestManyErrorsAllReported(t *testing.T) {
 	want := `testdata/invalid/many_errors.yaml:5:19: job "b": command: unknown input "nope" in ${{inputs.nope}} (inputs: none)
 testdata/invalid/many_errors.yaml:6:17: job "b": run_after: unknown job "zz" (jobs: a, b)
 testdata/invalid/many_errors.yaml:10:14: job "a": timeout: "soon" is not a duration (want e.g. 30m, 1h30m, or a number of seconds)
-testdata/invalid/many_errors.yaml:11:5: unknown key "extra" in job "a" of type "command" (allowed: code, command, compute, environment_variables, inputs, outputs, retry, run_after, timeout, type)`
+testdata/invalid/many_errors.yaml:11:5: unknown key "extra" in job "a" of type "command" (allowed: code, command, compute, description, display_name, environment, environment_variables, inputs, outputs, retry, run_after, tags, timeout, type)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
@@ -520,7 +520,7 @@ func TestBuilderErrors(t *testing.T) {
 <code>: job "a": run_after: unknown job "ghost" (jobs: a, s)
 <code>: job "a": timeout must not be negative, not -1s
 <code>: job "s": "batch_size": "ten" is not an integer
-<code>: unknown key "nope" in job "s" of type "score" (allowed: batch_size, code, command, compute, environment_variables, format, inputs, labels, model, outputs, preprocess, retry, run_after, timeout, topk, type)`
+<code>: unknown key "nope" in job "s" of type "score" (allowed: batch_size, code, command, compute, description, display_name, environment, environment_variables, format, inputs, labels, model, outputs, preprocess, retry, run_after, tags, timeout, topk, type)`
 	if err == nil || err.Error() != want || !errors.Is(err, ErrInvalid) {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
