@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 apt_pkgs=()
 need_pkg() { dpkg -s "$1" >/dev/null 2>&1 || apt_pkgs+=("$1"); }
 need_pkg ffmpeg            # video decode/encode (ops/video), sample clips
+need_pkg libturbojpeg0-dev # JPEG decoding through libjpeg-turbo (ops/decode; build with -tags noturbojpeg without it)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   echo "setup: installing ${apt_pkgs[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
