@@ -125,6 +125,7 @@ type stageRun struct {
 	// ordered-stage leftovers, released after a failed run
 	jobs  chan orderedJob
 	order chan chan orderedResult
+	held  chan orderedResult // the slot the emitter waited on when the run stopped
 }
 
 type orderedJob struct {
@@ -263,6 +264,13 @@ func (e *engine) run(ctx context.Context, r runner) error {
 		if s.jobs != nil {
 			for j := range s.jobs {
 				j.env.b.Release()
+			}
+			if s.held != nil {
+				select {
+				case r := <-s.held:
+					releaseEnvs(r.outs)
+				default:
+				}
 			}
 			for res := range s.order {
 				select {
@@ -422,6 +430,7 @@ func (e *engine) startOrdered(ctx context.Context, g *errgroup.Group, s *stageRu
 			select {
 			case r = <-res:
 			case <-ctx.Done():
+				s.held = res
 				return context.Cause(ctx)
 			}
 			if r.err != nil {
