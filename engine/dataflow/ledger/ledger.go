@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,27 +38,33 @@ type Ledger struct {
 }
 
 const schema = `
+CREATE TABLE IF NOT EXISTS runs (
+	id  INTEGER PRIMARY KEY,
+	key TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS partitions (
-	run_key      TEXT NOT NULL,
+	run          INTEGER NOT NULL,
 	id           TEXT NOT NULL,
 	file         TEXT NOT NULL,
 	rows         INTEGER NOT NULL,
 	failed_items INTEGER NOT NULL,
 	failed       INTEGER NOT NULL,
 	committed    INTEGER NOT NULL,
-	PRIMARY KEY (run_key, id)
-);
+	PRIMARY KEY (run, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS items (
-	run_key   TEXT NOT NULL,
+	run       INTEGER NOT NULL,
 	hash      TEXT NOT NULL,
 	path      TEXT NOT NULL,
 	partition TEXT NOT NULL,
 	row       INTEGER NOT NULL,
 	error     TEXT,
-	PRIMARY KEY (run_key, hash, path)
-);
-CREATE INDEX IF NOT EXISTS items_by_partition ON items (run_key, partition);
+	PRIMARY KEY (run, hash, path)
+) WITHOUT ROWID;
 `
+
+// insertChunk is how many items one INSERT statement carries.
+const insertChunk = 128
 
 // Open opens (creating if needed) the ledger database at path.
 func Open(ctx context.Context, path string) (*Ledger, error) {
@@ -99,8 +106,9 @@ func (l *Ledger) conn() (*sql.DB, error) {
 	return l.db, nil
 }
 
-// Commit records partition p and its items under runKey, replacing an earlier record of the
-// same partition, in one transaction.
+// Commit records partition p and its items under runKey, in one transaction. An item
+// already recorded under runKey (same hash and path) is replaced, so committing a partition
+// again never duplicates anything.
 func (l *Ledger) Commit(ctx context.Context, runKey string, p Partition, items []Item) (err error) {
 	db, err := l.conn()
 	if err != nil {
@@ -116,32 +124,61 @@ func (l *Ledger) Commit(ctx context.Context, runKey string, p Partition, items [
 			err = fmt.Errorf("ledger: commit %s: %w", p.ID, err)
 		}
 	}()
-	if _, err = tx.ExecContext(ctx, `DELETE FROM items WHERE run_key = ? AND partition = ?`, runKey, p.ID); err != nil {
+	if _, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO runs (key) VALUES (?)`, runKey); err != nil {
+		return err
+	}
+	var run int64
+	if err = tx.QueryRowContext(ctx, `SELECT id FROM runs WHERE key = ?`, runKey).Scan(&run); err != nil {
 		return err
 	}
 	committed := p.Committed
 	if committed.IsZero() {
 		committed = time.Now()
 	}
-	if _, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO partitions (run_key, id, file, rows, failed_items, failed, committed)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, runKey, p.ID, p.File, p.Rows, p.FailedItems, p.Failed, committed.UnixNano()); err != nil {
+	if _, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO partitions (run, id, file, rows, failed_items, failed, committed)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, run, p.ID, p.File, p.Rows, p.FailedItems, p.Failed, committed.UnixNano()); err != nil {
 		return err
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO items (run_key, hash, path, partition, row, error) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, it := range items {
-		var e any
-		if it.Error != "" {
-			e = it.Error
+	var full *sql.Stmt
+	args := make([]any, 0, 6*insertChunk)
+	for start := 0; start < len(items); start += insertChunk {
+		chunk := items[start:min(start+insertChunk, len(items))]
+		args = args[:0]
+		for _, it := range chunk {
+			var e any
+			if it.Error != "" {
+				e = it.Error
+			}
+			args = append(args, run, it.Hash, it.Path, p.ID, it.Row, e)
 		}
-		if _, err = st.ExecContext(ctx, runKey, it.Hash, it.Path, p.ID, it.Row, e); err != nil {
+		if len(chunk) == insertChunk {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertSQL(insertChunk)); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertSQL(len(chunk)), args...)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+func insertSQL(n int) string {
+	var sb strings.Builder
+	sb.WriteString(`INSERT OR REPLACE INTO items (run, hash, path, partition, row, error) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?,?)")
+	}
+	return sb.String()
 }
 
 // Partitions returns the committed partitions of runKey by ID.
@@ -150,7 +187,8 @@ func (l *Ledger) Partitions(ctx context.Context, runKey string) (map[string]Part
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT id, file, rows, failed_items, failed, committed FROM partitions WHERE run_key = ?`, runKey)
+	rows, err := db.QueryContext(ctx, `SELECT p.id, p.file, p.rows, p.failed_items, p.failed, p.committed
+		FROM partitions p JOIN runs r ON p.run = r.id WHERE r.key = ?`, runKey)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: partitions: %w", err)
 	}
@@ -178,11 +216,11 @@ func (l *Ledger) Items(ctx context.Context, runKey string, failedOnly bool) ([]I
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT hash, path, partition, row, error FROM items WHERE run_key = ?`
+	q := `SELECT i.hash, i.path, i.partition, i.row, i.error FROM items i JOIN runs r ON i.run = r.id WHERE r.key = ?`
 	if failedOnly {
-		q += ` AND error IS NOT NULL`
+		q += ` AND i.error IS NOT NULL`
 	}
-	q += ` ORDER BY partition, row`
+	q += ` ORDER BY i.partition, i.row`
 	rows, err := db.QueryContext(ctx, q, runKey)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: items: %w", err)
@@ -210,7 +248,8 @@ func (l *Ledger) Lookup(ctx context.Context, runKey, hash string) ([]Item, error
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT hash, path, partition, row, error FROM items WHERE run_key = ? AND hash = ? ORDER BY path`, runKey, hash)
+	rows, err := db.QueryContext(ctx, `SELECT i.hash, i.path, i.partition, i.row, i.error
+		FROM items i JOIN runs r ON i.run = r.id WHERE r.key = ? AND i.hash = ? ORDER BY i.path`, runKey, hash)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: lookup: %w", err)
 	}
@@ -239,10 +278,10 @@ func (l *Ledger) Forget(ctx context.Context, runKey, id string) error {
 		return fmt.Errorf("ledger: forget %s: %w", id, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE run_key = ? AND partition = ?`, runKey, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE run = (SELECT id FROM runs WHERE key = ?) AND partition = ?`, runKey, id); err != nil {
 		return fmt.Errorf("ledger: forget %s: %w", id, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM partitions WHERE run_key = ? AND id = ?`, runKey, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM partitions WHERE run = (SELECT id FROM runs WHERE key = ?) AND id = ?`, runKey, id); err != nil {
 		return fmt.Errorf("ledger: forget %s: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {

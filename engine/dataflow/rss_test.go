@@ -1,0 +1,3 @@
+package dataflow_test
+
+func rssChild() int { return 0 }
