@@ -194,9 +194,10 @@ func (s *csvSink) Close(ctx context.Context) error {
 }
 
 // Text is ParallelRunStep's append_row output: one line per row, the values of Columns
-// (default: every column) joined by Separator (default " "). Nulls print as nothing, except
-// that when Columns is empty a row with an error prints its path and "ERROR: <error>".
-// Newlines inside values are replaced by spaces so a row is always one line.
+// (default: every column but `error`) joined by Separator (default " "); nulls print as
+// nothing. A row whose `error` is set prints instead its path (when the schema has one),
+// Separator and "ERROR: <error>". Newlines inside values become spaces, so a row is always
+// one line.
 type Text struct {
 	Columns   []string
 	Separator string
@@ -232,13 +233,11 @@ func (t Text) NewWriter(ctx context.Context, w io.Writer, s *arrow.Schema, mem m
 		}
 	}
 	pi, ei := -1, -1
-	if len(t.Columns) == 0 {
-		if idx := s.FieldIndices(dataflow.PathColumn); len(idx) > 0 {
-			pi = idx[0]
-		}
-		if idx := s.FieldIndices(dataflow.ErrorColumn); len(idx) > 0 {
-			ei = idx[0]
-		}
+	if idx := s.FieldIndices(dataflow.PathColumn); len(idx) > 0 {
+		pi = idx[0]
+	}
+	if idx := s.FieldIndices(dataflow.ErrorColumn); len(idx) > 0 {
+		ei = idx[0]
 	}
 	return &textSink{bw: bufio.NewWriterSize(w, 64<<10), cols: cols, sep: sep, pathCol: pi, errCol: ei}, nil
 }

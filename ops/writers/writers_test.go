@@ -155,7 +155,7 @@ func TestTextAppendRow(t *testing.T) {
 	}
 	// The original sample's "file: label" lines.
 	got = string(write(t, writers.Text{Columns: []string{"path", "label"}, Separator: ": "}, mem, 1))
-	if want := "a.jpg: tabby cat\nb.jpg: \nc d.jpg: goldfish\n"; got != want {
+	if want := "a.jpg: tabby cat\nb.jpg: ERROR: b.jpg: not an image really\nc d.jpg: goldfish\n"; got != want {
 		t.Errorf("text with columns:\n%q\nwant:\n%q", got, want)
 	}
 	if _, err := (writers.Text{Columns: []string{"nope"}}).NewWriter(context.Background(), &bytes.Buffer{}, schema, mem); !errors.Is(err, writers.ErrColumn) {
