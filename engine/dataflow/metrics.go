@@ -1,6 +1,8 @@
 package dataflow
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,4 +128,23 @@ func (m *Metrics) Snapshot() Snapshot {
 		}
 	}
 	return s
+}
+
+// String renders the snapshot as one progress line:
+// "1200/20000 items  850.3 items/s  ETA 22s  decode-bound".
+func (s Snapshot) String() string {
+	var b strings.Builder
+	if s.ItemsTotal > 0 {
+		fmt.Fprintf(&b, "%d/%d items", s.ItemsDone, s.ItemsTotal)
+	} else {
+		fmt.Fprintf(&b, "%d items", s.ItemsDone)
+	}
+	fmt.Fprintf(&b, "  %.1f items/s", s.ItemsPerSec)
+	if s.ETA > 0 {
+		fmt.Fprintf(&b, "  ETA %s", s.ETA.Round(time.Second))
+	}
+	if s.Bottleneck != "" {
+		b.WriteString("  " + s.Bottleneck)
+	}
+	return b.String()
 }
