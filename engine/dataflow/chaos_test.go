@@ -41,7 +41,8 @@ var chaosPermanent = itemPath(7777)
 // chaosRun is the dataflow under test: 20,000 synthetic items in partitions of 250; about 2%
 // of the items fail (by content hash); about 10% of the operator calls fail at random and
 // are retried; the partition holding chaosPermanent panics on every try. With slow, each
-// partition takes 80 ms more, so that kills land in the middle of the work.
+// partition takes 150 ms more (12 s for all 80 partitions, more than the 10 kill delays can
+// add up to), so that every kill lands in the middle of the work.
 func chaosRun(ctx context.Context, dir string, slow, withLedger bool, mem memory.Allocator) (dataflow.Result, error) {
 	items := make([]partition.Item, chaosItems)
 	for i := range items {
@@ -79,7 +80,7 @@ func chaosRun(ctx context.Context, dir string, slow, withLedger bool, mem memory
 			})},
 			{Name: "score", Op: dataflow.OperatorFunc(func(ctx context.Context, in arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 				if slow {
-					time.Sleep(80 * time.Millisecond)
+					time.Sleep(150 * time.Millisecond)
 				}
 				return []arrow.RecordBatch{in}, nil
 			})},
@@ -154,6 +155,7 @@ func TestChaosKillResume(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	for k := 0; k < chaosKills; k++ {
+		filesBefore := countParts(dir)
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), childEnv+"=chaos", "SLUICE_CHAOS_DIR="+dir, "SLUICE_CHAOS_SLOW=1")
 		out, err := cmd.StdoutPipe()
@@ -171,6 +173,20 @@ func TestChaosKillResume(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("child %d did not start: %q %s", k, line, stderr.String())
 		}
+		// Every other kill waits for the child to commit something first (polling the output
+		// folder), so that progress is made however slow the machine; the delay after that, or
+		// after the start, is random.
+		if k%2 == 1 {
+			deadline := time.Now().Add(2 * time.Minute)
+			for countParts(dir) <= filesBefore {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("child %d committed nothing in 2 minutes: %s", k, stderr.String())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
 		delay := 50*time.Millisecond + time.Duration(rng.Int64N(int64(950*time.Millisecond)))
 		time.Sleep(delay)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -181,8 +197,7 @@ func TestChaosKillResume(t *testing.T) {
 		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("child %d was not killed mid-run (err %v): %s", k, err, stderr.String())
 		}
-		files, _ := filepath.Glob(filepath.Join(dir, "out", "part-*"))
-		t.Logf("kill %d after %v: %d partition files", k+1, delay, len(files))
+		t.Logf("kill %d after %v: %d partition files", k+1, delay, countParts(dir))
 	}
 	led, err := ledger.Open(ctx, filepath.Join(dir, "ledger.db"))
 	if err != nil {
@@ -245,6 +260,11 @@ func TestChaosKillResume(t *testing.T) {
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, "out", ".part-*")); len(leftovers) != 0 {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
+}
+
+func countParts(dir string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "out", "part-*"))
+	return len(files)
 }
 
 func countErrors(rows []string) int {
