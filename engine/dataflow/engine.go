@@ -19,7 +19,12 @@ import (
 // Stage is one step of a plan: an operator run by Workers goroutines.
 type Stage struct {
 	Name string // for metrics and the bottleneck ("decode" gives "decode-bound")
-	Op   Operator
+	// Op is the stage's operator, shared by its workers. Set either Op or NewOp.
+	Op Operator
+	// NewOp, instead of Op, makes one operator per worker (worker counts from 0) when the run
+	// starts — one inference session per device, say; each is closed at the end. An error
+	// stops the run before any batch moves.
+	NewOp func(ctx context.Context, worker int) (Operator, error)
 	// Workers is the number of concurrent Process calls (default 1): decode on every core,
 	// inference on one worker per device. With more than one, Op must be safe for concurrent use.
 	Workers int
@@ -120,8 +125,9 @@ type engine struct {
 
 type stageRun struct {
 	Stage
-	m  *stageMetrics
-	in *queue
+	m   *stageMetrics
+	in  *queue
+	ops []Operator // one per worker with NewOp; else the shared Op
 	// ordered-stage leftovers, released after a failed run
 	jobs  chan orderedJob
 	order chan chan orderedResult
@@ -156,8 +162,8 @@ func newEngine(plan Plan, opts Options) (*engine, error) {
 	e.src = &stageMetrics{name: "read", workers: 1}
 	e.snk = &stageMetrics{name: "write", workers: 1}
 	for i, st := range plan.Stages {
-		if st.Op == nil {
-			return nil, fmt.Errorf("%w: stage %d (%q) has no operator", ErrBadPlan, i, st.Name)
+		if (st.Op == nil) == (st.NewOp == nil) {
+			return nil, fmt.Errorf("%w: stage %d (%q) needs exactly one of Op and NewOp", ErrBadPlan, i, st.Name)
 		}
 		if st.Name == "" {
 			st.Name = fmt.Sprintf("stage%d", i)
@@ -201,6 +207,10 @@ func (e *engine) run(ctx context.Context, r runner) error {
 	}
 	for _, s := range e.stages {
 		s.in = newQueue(s.QueueBatches, s.QueueBytes)
+	}
+	if err := e.makeOps(ctx); err != nil {
+		r.abort(context.WithoutCancel(ctx))
+		return err
 	}
 	sinkQ := newQueue(sinkBatches, sinkBytes)
 	queueAfter := func(i int) *queue { // the queue stage i (-1: the source) pushes to
@@ -283,10 +293,8 @@ func (e *engine) run(ctx context.Context, r runner) error {
 	}
 	sinkQ.drain()
 	cctx := context.WithoutCancel(ctx)
-	for _, s := range e.stages {
-		if cerr := s.Op.Close(cctx); cerr != nil && err == nil {
-			err = fmt.Errorf("stage %q: close: %w", s.Name, cerr)
-		}
+	if cerr := e.closeOps(cctx); cerr != nil && err == nil {
+		err = cerr
 	}
 	if err == nil {
 		err = r.finish(cctx)
@@ -300,6 +308,49 @@ func (e *engine) run(ctx context.Context, r runner) error {
 	return err
 }
 
+// makeOps gives every worker its operator.
+func (e *engine) makeOps(ctx context.Context) error {
+	for _, s := range e.stages {
+		if s.NewOp == nil {
+			s.ops = []Operator{s.Op}
+			continue
+		}
+		for w := 0; w < s.Workers; w++ {
+			op, err := s.NewOp(ctx, w)
+			if err == nil && op == nil {
+				err = errors.New("NewOp returned no operator")
+			}
+			if err != nil {
+				_ = e.closeOps(context.WithoutCancel(ctx))
+				return fmt.Errorf("stage %q: worker %d: %w", s.Name, w, err)
+			}
+			s.ops = append(s.ops, op)
+		}
+	}
+	return nil
+}
+
+// closeOps closes every operator made so far, once; it returns the first error.
+func (e *engine) closeOps(ctx context.Context) error {
+	var first error
+	for _, s := range e.stages {
+		for _, op := range s.ops {
+			if err := op.Close(ctx); err != nil && first == nil {
+				first = fmt.Errorf("stage %q: close: %w", s.Name, err)
+			}
+		}
+		s.ops = nil
+	}
+	return first
+}
+
+func (s *stageRun) op(worker int) Operator {
+	if len(s.ops) == 1 {
+		return s.ops[0]
+	}
+	return s.ops[worker]
+}
+
 func releaseEnvs(envs []envelope) {
 	for _, env := range envs {
 		env.b.Release()
@@ -311,6 +362,7 @@ func (e *engine) startUnordered(ctx context.Context, g *errgroup.Group, s *stage
 	var failed atomic.Bool
 	for w := 0; w < s.Workers; w++ {
 		wg.Add(1)
+		op := s.op(w)
 		g.Go(func() error {
 			defer wg.Done()
 			err := func() error {
@@ -322,7 +374,7 @@ func (e *engine) startUnordered(ctx context.Context, g *errgroup.Group, s *stage
 					if !ok {
 						return nil
 					}
-					outs, err := e.handle(ctx, s, env)
+					outs, err := e.handle(ctx, s, op, env)
 					if err != nil {
 						return err
 					}
@@ -390,6 +442,7 @@ func (e *engine) startOrdered(ctx context.Context, g *errgroup.Group, s *stageRu
 		}
 	})
 	for w := 0; w < s.Workers; w++ {
+		op := s.op(w)
 		g.Go(func() error {
 			for {
 				var j orderedJob
@@ -402,7 +455,7 @@ func (e *engine) startOrdered(ctx context.Context, g *errgroup.Group, s *stageRu
 				if !ok {
 					return nil
 				}
-				outs, err := e.handle(ctx, s, j.env)
+				outs, err := e.handle(ctx, s, op, j.env)
 				j.res <- orderedResult{outs: outs, err: err}
 				if err != nil {
 					return err
@@ -445,7 +498,7 @@ func (e *engine) startOrdered(ctx context.Context, g *errgroup.Group, s *stageRu
 
 // handle runs one input through a stage, with retries; it returns the outputs, or an error
 // only when the run must stop.
-func (e *engine) handle(ctx context.Context, s *stageRun, env envelope) ([]envelope, error) {
+func (e *engine) handle(ctx context.Context, s *stageRun, op Operator, env envelope) ([]envelope, error) {
 	in := env.b
 	rows := in.NumRows()
 	s.m.batchesIn.add(1)
@@ -462,7 +515,7 @@ func (e *engine) handle(ctx context.Context, s *stageRun, env envelope) ([]envel
 		}
 		in.Retain()
 		t0 := time.Now()
-		outs, err := e.attempt(ctx, s, in)
+		outs, err := e.attempt(ctx, s, op, in)
 		s.m.busy.add(int64(time.Since(t0)))
 		if err == nil {
 			in.Release()
@@ -520,9 +573,9 @@ func (e *engine) exhausted(env envelope, rows int64) error { return e.cur.exhaus
 
 // attempt makes one operator call, recovering panics and enforcing the invocation timeout.
 // in is the call's own reference (Process owns it).
-func (e *engine) attempt(ctx context.Context, s *stageRun, in arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+func (e *engine) attempt(ctx context.Context, s *stageRun, op Operator, in arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 	if e.opts.InvocationTimeout <= 0 {
-		return safeProcess(ctx, s, in)
+		return safeProcess(ctx, s.Name, op, in)
 	}
 	actx, cancel := context.WithTimeoutCause(ctx, e.opts.InvocationTimeout, ErrInvocationTimeout)
 	defer cancel()
@@ -534,7 +587,7 @@ func (e *engine) attempt(ctx context.Context, s *stageRun, in arrow.RecordBatch)
 	var mu sync.Mutex
 	abandoned := false
 	go func() {
-		outs, err := safeProcess(actx, s, in)
+		outs, err := safeProcess(actx, s.Name, op, in)
 		mu.Lock()
 		defer mu.Unlock()
 		if abandoned {
@@ -589,14 +642,14 @@ func releaseBatches(bs []arrow.RecordBatch) {
 
 // safeProcess calls the operator, turning a panic into a *PanicError. On error any outputs
 // are released.
-func safeProcess(ctx context.Context, s *stageRun, in arrow.RecordBatch) (outs []arrow.RecordBatch, err error) {
+func safeProcess(ctx context.Context, stage string, op Operator, in arrow.RecordBatch) (outs []arrow.RecordBatch, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			releaseBatches(outs)
-			outs, err = nil, &PanicError{Stage: s.Name, Value: v, Stack: debug.Stack()}
+			outs, err = nil, &PanicError{Stage: stage, Value: v, Stack: debug.Stack()}
 		}
 	}()
-	outs, err = s.Op.Process(ctx, in)
+	outs, err = op.Process(ctx, in)
 	if err != nil {
 		releaseBatches(outs)
 		return nil, err

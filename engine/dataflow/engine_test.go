@@ -281,3 +281,89 @@ func TestCancelReleasesEverything(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// sessionOp stands for a per-device session: it must never be used by two goroutines at once.
+type sessionOp struct {
+	busy   atomic.Bool
+	calls  atomic.Int64
+	closed atomic.Int64
+}
+
+func (s *sessionOp) Process(ctx context.Context, in arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	if !s.busy.CompareAndSwap(false, true) {
+		panic("operator used concurrently")
+	}
+	defer s.busy.Store(false)
+	s.calls.Add(1)
+	out, err := compute(ctx, in, nil)
+	return []arrow.RecordBatch{out}, err
+}
+
+func (s *sessionOp) Close(context.Context) error { s.closed.Add(1); return nil }
+
+func TestNewOpPerWorker(t *testing.T) {
+	for _, ordered := range []bool{false, true} {
+		t.Run(fmt.Sprint("ordered=", ordered), func(t *testing.T) {
+			mem := checkedAlloc(t)
+			var mu sync.Mutex
+			var ops []*sessionOp
+			sink := &collectSink{}
+			plan := dataflow.Plan{
+				Source: &itemSource{mem: mem, n: 500, rows: 5},
+				Stages: []dataflow.Stage{{Name: "infer", Workers: 3, Ordered: ordered,
+					NewOp: func(ctx context.Context, worker int) (dataflow.Operator, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						op := &sessionOp{}
+						ops = append(ops, op)
+						return op, nil
+					}}},
+				Sink: sink, Schema: outSchema,
+			}
+			// MaxTries 1: a concurrent use would panic and surface as failed mini-batches.
+			res, err := dataflow.Run(context.Background(), plan, dataflow.Options{Allocator: mem, MaxTries: 1, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ops) != 3 || res.FailedMiniBatches != 0 || len(sink.sorted()) != 500 {
+				t.Fatalf("%d operators, %+v, %d rows", len(ops), res.Counts, len(sink.sorted()))
+			}
+			var calls int64
+			for _, op := range ops {
+				calls += op.calls.Load()
+				if op.closed.Load() != 1 {
+					t.Errorf("operator closed %d times", op.closed.Load())
+				}
+			}
+			if calls != 100 {
+				t.Errorf("%d calls, want 100", calls)
+			}
+		})
+	}
+	t.Run("NewOp error", func(t *testing.T) {
+		mem := checkedAlloc(t)
+		first := &sessionOp{}
+		src := &itemSource{mem: mem, n: 10, rows: 5}
+		plan := dataflow.Plan{
+			Source: src,
+			Stages: []dataflow.Stage{{Name: "infer", Workers: 2, NewOp: func(ctx context.Context, worker int) (dataflow.Operator, error) {
+				if worker == 1 {
+					return nil, errors.New("no second device")
+				}
+				return first, nil
+			}}},
+			Sink: &collectSink{},
+		}
+		_, err := dataflow.Run(context.Background(), plan, dataflow.Options{Allocator: mem})
+		if err == nil || !strings.Contains(err.Error(), "no second device") || first.closed.Load() != 1 || !src.closed {
+			t.Fatalf("err = %v, first closed %d, source closed %v", err, first.closed.Load(), src.closed)
+		}
+	})
+	t.Run("both Op and NewOp", func(t *testing.T) {
+		plan := dataflow.Plan{Source: &itemSource{}, Sink: &collectSink{},
+			Stages: []dataflow.Stage{{Op: &sessionOp{}, NewOp: func(context.Context, int) (dataflow.Operator, error) { return nil, nil }}}}
+		if _, err := dataflow.Run(context.Background(), plan, dataflow.Options{}); !errors.Is(err, dataflow.ErrBadPlan) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
