@@ -24,6 +24,8 @@ var (
 	// ErrRowMismatch: in a partitioned run, the rows reaching the sink do not match the
 	// partition's items one to one (an operator dropped, duplicated or renamed an item).
 	ErrRowMismatch = errors.New("dataflow: output rows do not match input items")
+	// ErrBusy: another run holds the output folder (RunPartitioned locks it for its duration).
+	ErrBusy = errors.New("dataflow: output folder in use by another run")
 )
 
 // Fatal wraps err so that the engine does not retry the call and stops the run with it.

@@ -74,14 +74,17 @@ type partState struct {
 	closed bool
 }
 
-const partPrefix = "part-"
+const (
+	partPrefix = "part-"
+	lockName   = ".sluice-lock"
+)
 
 // RunPartitioned runs plan over the partitions of in: each partition's items (as ItemSchema
 // batches) go through plan.Stages, and the rows that come out, which must match the items
 // one to one (by `path`), are written to that partition's file and committed atomically with
 // their ledger records. Partitions the ledger holds as committed, with their file present,
 // are skipped and counted as they were. plan.Source and plan.Sink must be nil; plan.Schema is
-// required. Thresholds are checked as partitions commit; a partition is one mini-batch.
+// required. The output folder is locked for the run (ErrBusy when another run holds it). Thresholds are checked as partitions commit; a partition is one mini-batch.
 func RunPartitioned(ctx context.Context, plan Plan, in Partitioned, opts Options) (Result, error) {
 	if plan.Source != nil || plan.Sink != nil {
 		return Result{}, fmt.Errorf("%w: RunPartitioned makes its own source and sink", ErrBadPlan)
@@ -99,6 +102,11 @@ func RunPartitioned(ctx context.Context, plan Plan, in Partitioned, opts Options
 	if err := os.MkdirAll(in.Dir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("dataflow: output: %w", err)
 	}
+	unlock, err := lockDir(in.Dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
 	r := &partRunner{e: e, in: in, open: map[*partState]struct{}{}}
 	if err := r.prepare(ctx); err != nil {
 		return Result{}, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -298,5 +299,38 @@ func TestPartitionedMetricsAndEmptyPartition(t *testing.T) {
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "part-empty.txt")); err != nil || len(data) != 0 {
 		t.Errorf("empty partition file: %q, %v", data, err)
+	}
+}
+
+func TestPartitionedLocksOutput(t *testing.T) {
+	ctx := context.Background()
+	mem := checkedAlloc(t)
+	parts, _ := partition.ByCount(testItems(20), 10)
+	dir := t.TempDir()
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	plan := dataflow.Plan{Schema: outSchema, Stages: []dataflow.Stage{{Name: "wait", Op: dataflow.OperatorFunc(
+		func(ctx context.Context, in arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+			once.Do(func() { close(started) })
+			<-release
+			out, err := compute(ctx, in, nil)
+			return []arrow.RecordBatch{out}, err
+		})}}}
+	in := dataflow.Partitioned{Partitions: parts, Dir: dir, Writer: writers.IPC{}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := dataflow.RunPartitioned(ctx, plan, in, dataflow.Options{Allocator: mem})
+		done <- err
+	}()
+	<-started
+	if _, err := dataflow.RunPartitioned(ctx, plan, in, dataflow.Options{Allocator: mem}); !errors.Is(err, dataflow.ErrBusy) {
+		t.Errorf("second run on the same folder: %v, want ErrBusy", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := readIPCDir(t, dir, mem); len(got) != 20 {
+		t.Errorf("%d rows", len(got))
 	}
 }
