@@ -539,7 +539,12 @@ func (e *engine) handle(ctx context.Context, s *stageRun, op Operator, env envel
 			return nil, fmt.Errorf("stage %q: %w", s.Name, err)
 		}
 		last = err
-		e.log.Warn("dataflow: operator call failed", "stage", s.Name, "try", try, "of", e.maxTries, "rows", rows, "err", err)
+		attrs := []any{"stage", s.Name, "try", try, "of", e.maxTries, "rows", rows, "err", err}
+		var pe *PanicError
+		if errors.As(err, &pe) {
+			attrs = append(attrs, "stack", string(pe.Stack))
+		}
+		e.log.Warn("dataflow: operator call failed", attrs...)
 	}
 	s.m.failed.add(1)
 	mbErr := &MiniBatchError{Stage: s.Name, Tries: e.maxTries, Err: last}

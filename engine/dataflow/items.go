@@ -21,10 +21,16 @@ var ItemSchema = arrow.NewSchema([]arrow.Field{
 	{Name: ErrorColumn, Type: arrow.BinaryTypes.String, Nullable: true},
 }, nil)
 
-// CheckItemSchema reports whether s has a utf8 `path` and a utf8 `error` column.
+// CheckItemSchema reports whether s can carry items: a utf8 `path` column, a utf8 `error`
+// column, and every column but `path` nullable (the rows of a failed mini-batch are null there).
 func CheckItemSchema(s *arrow.Schema) error {
 	if s == nil {
 		return fmt.Errorf("%w: no schema", ErrBadPlan)
+	}
+	for _, f := range s.Fields() {
+		if f.Name != PathColumn && !f.Nullable {
+			return fmt.Errorf("%w: column %q must be nullable (error rows have no value there)", ErrBadPlan, f.Name)
+		}
 	}
 	for _, name := range []string{PathColumn, ErrorColumn} {
 		idx := s.FieldIndices(name)
