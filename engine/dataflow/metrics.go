@@ -72,7 +72,7 @@ func NewMetrics() *Metrics { return &Metrics{} }
 func (m *Metrics) begin(stages []*stageMetrics, total, skipped int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.start = time.Now()
+	m.start, m.end = time.Now(), time.Time{}
 	m.stages = stages
 	m.total = total
 	m.skipped = skipped

@@ -84,7 +84,8 @@ const (
 // one to one (by `path`), are written to that partition's file and committed atomically with
 // their ledger records. Partitions the ledger holds as committed, with their file present,
 // are skipped and counted as they were. plan.Source and plan.Sink must be nil; plan.Schema is
-// required. The output folder is locked for the run (ErrBusy when another run holds it). Thresholds are checked as partitions commit; a partition is one mini-batch.
+// required. The output folder is locked for the run (ErrBusy when another run holds it).
+// Thresholds are checked as partitions commit; a partition is one mini-batch.
 func RunPartitioned(ctx context.Context, plan Plan, in Partitioned, opts Options) (Result, error) {
 	if plan.Source != nil || plan.Sink != nil {
 		return Result{}, fmt.Errorf("%w: RunPartitioned makes its own source and sink", ErrBadPlan)
