@@ -367,3 +367,19 @@ func TestNewOpPerWorker(t *testing.T) {
 		}
 	})
 }
+
+// Without an output schema, the items of a failed mini-batch cannot become rows: they are
+// counted as failed items and the sink does not see them.
+func TestFailedMiniBatchWithoutSchema(t *testing.T) {
+	mem := checkedAlloc(t)
+	sink := &collectSink{}
+	op := &flaky{always: map[string]bool{itemPath(0): true, itemPath(50): true}}
+	plan := dataflow.Plan{Source: &itemSource{mem: mem, n: 100, rows: 10}, Stages: []dataflow.Stage{{Name: "score", Op: op}}, Sink: sink}
+	res, err := dataflow.Run(context.Background(), plan, dataflow.Options{Allocator: mem, MaxTries: 1, Logger: quiet, Thresholds: dataflow.IgnoreFailures})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Items != 100 || res.FailedMiniBatches != 2 || res.FailedItems != 20+8 || len(sink.sorted()) != 80 {
+		t.Errorf("counts %+v, %d rows at the sink", res.Counts, len(sink.sorted()))
+	}
+}
