@@ -1,0 +1,66 @@
+package kernels
+
+// runDepthwise computes a convolution with one input channel per group
+// (depthwise, channel multiplier mg) plane by plane: work items are
+// (image, output channel) pairs.
+func (pc *PackedConv) runDepthwise(n int, x, y []float32) {
+	p := pc.p
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	kk := p.KH * p.KW
+	parallelFor(n*p.M, func(_, it int) {
+		img, m := it/p.M, it%p.M
+		c := m / pc.mg
+		xp := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
+		yp := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
+		depthwisePlane(p, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp)
+	})
+}
+
+// depthwisePlane convolves one [H, W] plane with one KH×KW filter.
+func depthwisePlane(p ConvParams, xp, w []float32, bias float32, yp []float32) {
+	if depthwisePlaneFast(p, xp, w, bias, yp) {
+		return
+	}
+	for i := range yp {
+		yp[i] = bias
+	}
+	for kh := range p.KH {
+		for kw := range p.KW {
+			wv := w[kh*p.KW+kw]
+			iwBase := kw*p.DilW - p.PadLeft
+			// ow range with 0 <= ow*sw + iwBase < W
+			lo := 0
+			if iwBase < 0 {
+				lo = (-iwBase + p.StrideW - 1) / p.StrideW
+			}
+			hi := 0
+			if p.W-iwBase > 0 {
+				hi = min(p.OW, (p.W-iwBase+p.StrideW-1)/p.StrideW)
+			}
+			if lo >= hi {
+				continue
+			}
+			for oh := range p.OH {
+				ih := oh*p.StrideH - p.PadTop + kh*p.DilH
+				if ih < 0 || ih >= p.H {
+					continue
+				}
+				xr := xp[ih*p.W : (ih+1)*p.W]
+				yr := yp[oh*p.OW+lo : oh*p.OW+hi]
+				if p.StrideW == 1 {
+					xs := xr[lo+iwBase : hi+iwBase]
+					for j := range yr {
+						yr[j] += wv * xs[j]
+					}
+				} else {
+					for j := range yr {
+						yr[j] += wv * xr[(lo+j)*p.StrideW+iwBase]
+					}
+				}
+			}
+		}
+	}
+	if p.Act != ActNone {
+		BiasAct(yp, 0, p.Act, p.Alpha, p.Beta)
+	}
+}

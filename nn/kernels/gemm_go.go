@@ -1,0 +1,181 @@
+package kernels
+
+// Packed, blocked GEMM in the BLIS style: A is packed into strips of gemmMR
+// rows ([K][gemmMR] per strip, alpha folded in), B into strips of gemmNR
+// columns ([kc][gemmNR] per strip), and a gemmMR×gemmNR micro-kernel
+// accumulates into C. On amd64 with AVX2+FMA the micro-kernel is assembly
+// (gemm_amd64.s); elsewhere it is Go.
+
+const (
+	gemmMR = 6
+	gemmNR = 16
+	gemmKC = 256 // k block: a B micro-panel (kc×NR) is 16 KiB, fits L1
+	gemmMC = 144 // rows of packed A per L2 block (multiple of MR)
+	gemmNC = 2048
+)
+
+// packedALen returns the length of the packed form of an m×k matrix A.
+func packedALen(m, k int) int { return (m + gemmMR - 1) / gemmMR * gemmMR * k }
+
+// packA writes alpha*op(A) (m×k) into dst in strip layout.
+func packA(dst []float32, transA bool, m, k int, alpha float32, a []float32, lda int) {
+	dst = dst[:packedALen(m, k)]
+	for s := 0; s*gemmMR < m; s++ {
+		i0 := s * gemmMR
+		h := min(gemmMR, m-i0)
+		d := dst[s*k*gemmMR : (s+1)*k*gemmMR]
+		if h < gemmMR {
+			clear(d)
+		}
+		if !transA {
+			for r := range h {
+				row := a[(i0+r)*lda : (i0+r)*lda+k]
+				for kk, v := range row {
+					d[kk*gemmMR+r] = alpha * v
+				}
+			}
+		} else {
+			for kk := range k {
+				row := a[kk*lda+i0 : kk*lda+i0+h]
+				dd := d[kk*gemmMR : kk*gemmMR+h]
+				for r, v := range row {
+					dd[r] = alpha * v
+				}
+			}
+		}
+	}
+}
+
+// packB writes the kc×nc block of op(B) starting at (pc, jc) into dst as
+// strips of gemmNR columns, zero-padded.
+func packB(dst []float32, transB bool, pc, jc, kc, nc int, b []float32, ldb int) {
+	for j0 := 0; j0 < nc; j0 += gemmNR {
+		w := min(gemmNR, nc-j0)
+		d := dst[(j0/gemmNR)*kc*gemmNR : (j0/gemmNR+1)*kc*gemmNR]
+		if !transB {
+			if w == gemmNR {
+				for kk := range kc {
+					o := (pc+kk)*ldb + jc + j0
+					copy(d[kk*gemmNR:kk*gemmNR+gemmNR], b[o:o+gemmNR])
+				}
+			} else {
+				for kk := range kc {
+					o := (pc+kk)*ldb + jc + j0
+					dd := d[kk*gemmNR : kk*gemmNR+gemmNR]
+					copy(dd, b[o:o+w])
+					clear(dd[w:])
+				}
+			}
+		} else {
+			if w < gemmNR {
+				clear(d)
+			}
+			for jj := range w {
+				col := b[(jc+j0+jj)*ldb+pc : (jc+j0+jj)*ldb+pc+kc]
+				for kk, v := range col {
+					d[kk*gemmNR+jj] = v
+				}
+			}
+		}
+	}
+}
+
+// scaleC sets C[:m, :n] = beta*C.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+		} else {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// gemmPackedA computes C += Ap*op(B) where Ap is an m×k matrix packed by
+// packA (alpha already applied). It runs on the calling goroutine.
+func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	ncMax := min(gemmNC, (n+gemmNR-1)/gemmNR*gemmNR)
+	bufp := getScratch(min(gemmKC, k)*ncMax + gemmMR*gemmNR)
+	buf := *bufp
+	tmp := buf[:gemmMR*gemmNR]
+	bp := buf[gemmMR*gemmNR:]
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(gemmKC, k-pc)
+			packB(bp, transB, pc, jc, kc, nc, b, ldb)
+			for ic := 0; ic < m; ic += gemmMC {
+				mc := min(gemmMC, m-ic)
+				for jr := 0; jr < nc; jr += gemmNR {
+					w := min(gemmNR, nc-jr)
+					bs := bp[(jr/gemmNR)*kc*gemmNR:]
+					for ir := 0; ir < mc; ir += gemmMR {
+						h := min(gemmMR, mc-ir)
+						s := (ic + ir) / gemmMR
+						as := ap[s*k*gemmMR+pc*gemmMR:]
+						co := (ic+ir)*ldc + jc + jr
+						if h == gemmMR && w == gemmNR {
+							microKernel(kc, as, bs, c[co:], ldc)
+							continue
+						}
+						clear(tmp)
+						microKernel(kc, as, bs, tmp, gemmNR)
+						for r := range h {
+							crow := c[co+r*ldc : co+r*ldc+w]
+							trow := tmp[r*gemmNR : r*gemmNR+w]
+							for j, v := range trow {
+								crow[j] += v
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	putScratch(bufp)
+}
+
+// microKernelGo is the portable micro-kernel: C[6×16] (row stride ldc) +=
+// A strip (kc×6) times B strip (kc×16).
+func microKernelGo(kc int, a, b, c []float32, ldc int) {
+	var acc [gemmMR * gemmNR]float32
+	a = a[:kc*gemmMR]
+	b = b[:kc*gemmNR]
+	for kk := range kc {
+		bb := b[kk*gemmNR : kk*gemmNR+gemmNR : kk*gemmNR+gemmNR]
+		aa := a[kk*gemmMR : kk*gemmMR+gemmMR : kk*gemmMR+gemmMR]
+		for r, av := range aa {
+			row := acc[r*gemmNR : r*gemmNR+gemmNR : r*gemmNR+gemmNR]
+			for j, bv := range bb {
+				row[j] += av * bv
+			}
+		}
+	}
+	for r := range gemmMR {
+		crow := c[r*ldc : r*ldc+gemmNR]
+		for j := range crow {
+			crow[j] += acc[r*gemmNR+j]
+		}
+	}
+}
+
+// sgemmGo is the full pure-Go Sgemm on the calling goroutine.
+func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	scaleC(m, n, beta, c, ldc)
+	if k == 0 || alpha == 0 || m == 0 || n == 0 {
+		return
+	}
+	app := getScratch(packedALen(m, k))
+	packA(*app, transA, m, k, alpha, a, lda)
+	gemmPackedA(*app, m, n, k, transB, b, ldb, c, ldc)
+	putScratch(app)
+}

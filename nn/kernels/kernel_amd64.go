@@ -1,0 +1,21 @@
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX2FMA selects the assembly micro-kernel.
+var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func sgemmKernel6x16(k int, a, b, c *float32, ldc int)
+
+func microKernel(kc int, a, b, c []float32, ldc int) {
+	if !hasAVX2FMA {
+		microKernelGo(kc, a, b, c, ldc)
+		return
+	}
+	// Bounds the assembly relies on.
+	_ = a[kc*gemmMR-1]
+	_ = b[kc*gemmNR-1]
+	_ = c[(gemmMR-1)*ldc+gemmNR-1]
+	sgemmKernel6x16(kc, &a[0], &b[0], &c[0], ldc)
+}

@@ -1,0 +1,224 @@
+package kernels
+
+import "fmt"
+
+// convAlgo is the algorithm a PackedConv runs.
+type convAlgo int
+
+const (
+	algoIm2col    convAlgo = iota // im2col into per-worker scratch, then GEMM
+	algoPointwise                 // 1×1, stride 1, no pad: GEMM straight over the input
+	algoDepthwise                 // one input channel per group: direct kernel
+)
+
+func (a convAlgo) String() string {
+	return [...]string{"im2col", "pointwise", "depthwise"}[a]
+}
+
+// PackedConv is a convolution with its weights prepared once, for repeated
+// runs: the weights packed for the GEMM micro-kernel (or kept as they are
+// for the depthwise kernel and for OpenBLAS) and the bias copied. It is
+// immutable after PackConvWeights and safe for concurrent use by several
+// goroutines. It holds no native memory and needs no Close.
+type PackedConv struct {
+	p     ConvParams // normalized; p.N is ignored (Run takes n)
+	algo  convAlgo
+	cg    int       // input channels per group
+	mg    int       // output channels per group
+	kdim  int       // GEMM K: cg*KH*KW
+	w     []float32 // weights as given, [M, cg*KH*KW] (copy)
+	wp    []float32 // per group, packed A of mg×kdim (Go GEMM); nil when unused
+	wpLen int       // length of one group's packed A
+	bias  []float32 // [M], zeros when none was given
+}
+
+// PackConvWeights validates p and prepares w (and bias, which may be nil)
+// for PackedConv.Run. It copies what it keeps: the caller may reuse w and
+// bias afterwards. p.N is not used.
+func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
+	q := p
+	q.N = 0
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	p = p.normalized()
+	p.N = 0
+	if err := p.checkBuffers(nil, w, bias, nil); err != nil {
+		return nil, err
+	}
+	pc := &PackedConv{p: p, cg: p.C / p.Group, mg: p.M / p.Group}
+	pc.kdim = pc.cg * p.KH * p.KW
+	pc.w = append([]float32(nil), w[:p.M*pc.kdim]...)
+	pc.bias = make([]float32, p.M)
+	if bias != nil {
+		copy(pc.bias, bias[:p.M])
+	}
+	switch {
+	case pc.cg == 1 && p.Group > 1:
+		pc.algo = algoDepthwise
+	case p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0:
+		pc.algo = algoPointwise
+	default:
+		pc.algo = algoIm2col
+	}
+	if pc.algo != algoDepthwise {
+		pc.wpLen = packedALen(pc.mg, pc.kdim)
+		pc.wp = make([]float32, pc.wpLen*p.Group)
+		for g := range p.Group {
+			packA(pc.wp[g*pc.wpLen:], false, pc.mg, pc.kdim, 1, pc.w[g*pc.mg*pc.kdim:], pc.kdim)
+		}
+	}
+	return pc, nil
+}
+
+// Params returns the parameters the convolution was packed with (N = 0).
+func (pc *PackedConv) Params() ConvParams { return pc.p }
+
+// Algorithm names the algorithm chosen: "depthwise", "pointwise" or "im2col".
+func (pc *PackedConv) Algorithm() string { return pc.algo.String() }
+
+// Run computes y = act(conv(x, w) + bias) for a batch of n images: x is
+// [n, C, H, W], y is [n, M, OH, OW]. It panics with an error wrapping
+// ErrShape when a slice is too short.
+func (pc *PackedConv) Run(n int, x, y []float32) {
+	p := pc.p
+	p.N = n
+	if err := p.checkBuffers(x, nil, nil, y); err != nil {
+		panic(fmt.Errorf("kernels: PackedConv.Run: %w", err))
+	}
+	if n == 0 {
+		return
+	}
+	if pc.algo == algoDepthwise {
+		pc.runDepthwise(n, x, y)
+		return
+	}
+	pc.runGemm(n, x, y)
+}
+
+// colChunk picks how many output columns (of OH*OW) one work item covers:
+// small enough to keep an im2col block in L2 and to give every worker work
+// at small batch, large enough for an efficient GEMM.
+func (pc *PackedConv) colChunk(n int) int {
+	ohw := pc.p.OH * pc.p.OW
+	chunk := ohw
+	if pc.algo == algoIm2col {
+		// ~512 KiB of im2col per item.
+		c := (131072 / pc.kdim + gemmNR - 1) / gemmNR * gemmNR
+		chunk = min(chunk, max(c, 128))
+	}
+	items := n * pc.p.Group
+	if t := Threads(); items < 2*t {
+		per := (2*t + items - 1) / items
+		c := (ohw + per - 1) / per
+		c = (c + gemmNR - 1) / gemmNR * gemmNR
+		chunk = min(chunk, max(c, 64))
+	}
+	return max(1, min(chunk, ohw))
+}
+
+func (pc *PackedConv) runGemm(n int, x, y []float32) {
+	p := pc.p
+	ohw := p.OH * p.OW
+	hw := p.H * p.W
+	chunk := pc.colChunk(n)
+	perImg := (ohw + chunk - 1) / chunk
+	items := n * p.Group * perImg
+	useBlas := useBLAS() && convUseBLAS
+	parallelFor(items, func(_, it int) {
+		j0 := (it % perImg) * chunk
+		ng := it / perImg
+		g := ng % p.Group
+		img := ng / p.Group
+		ncol := min(chunk, ohw-j0)
+		xg := x[(img*p.C+g*pc.cg)*hw : (img*p.C+(g+1)*pc.cg)*hw]
+		yo := (img*p.M+g*pc.mg)*ohw + j0
+		yg := y[yo : yo+(pc.mg-1)*ohw+ncol]
+		var b []float32
+		ldb := ohw
+		var sp *[]float32
+		if pc.algo == algoPointwise {
+			b = xg[j0:]
+		} else {
+			sp = getScratch(pc.kdim * ncol)
+			b = *sp
+			ldb = ncol
+			im2col(p, pc.cg, xg, j0, ncol, b)
+		}
+		bias := pc.bias[g*pc.mg : (g+1)*pc.mg]
+		if useBlas {
+			gemmSerial(false, false, pc.mg, ncol, pc.kdim, 1, pc.w[g*pc.mg*pc.kdim:], pc.kdim, b, ldb, 0, yg, ohw)
+			for m := range pc.mg {
+				BiasAct(yg[m*ohw:m*ohw+ncol], bias[m], p.Act, p.Alpha, p.Beta)
+			}
+		} else {
+			for m := range pc.mg {
+				row := yg[m*ohw : m*ohw+ncol]
+				bv := bias[m]
+				for j := range row {
+					row[j] = bv
+				}
+			}
+			gemmPackedA(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, false, b, ldb, yg, ohw)
+			if p.Act != ActNone {
+				for m := range pc.mg {
+					BiasAct(yg[m*ohw:m*ohw+ncol], 0, p.Act, p.Alpha, p.Beta)
+				}
+			}
+		}
+		if sp != nil {
+			putScratch(sp)
+		}
+	})
+}
+
+// convUseBLAS routes convolution GEMMs to OpenBLAS when it is loaded. Set
+// from measurements (see NOTES.md); tests flip it to cover both paths.
+var convUseBLAS = true
+
+// im2col writes the [cg*KH*KW, ncol] patch matrix of output columns
+// [j0, j0+ncol) of one image and group (xg is [cg, H, W]) into dst.
+func im2col(p ConvParams, cg int, xg []float32, j0, ncol int, dst []float32) {
+	hw := p.H * p.W
+	j1 := j0 + ncol
+	for c := range cg {
+		xc := xg[c*hw : (c+1)*hw]
+		for kh := range p.KH {
+			for kw := range p.KW {
+				row := dst[((c*p.KH+kh)*p.KW+kw)*ncol:][:ncol]
+				iwBase := kw*p.DilW - p.PadLeft
+				idx := 0
+				for j := j0; j < j1; {
+					oh, ow0 := j/p.OW, j%p.OW
+					ow1 := min(p.OW, ow0+(j1-j))
+					seg := row[idx : idx+ow1-ow0]
+					ih := oh*p.StrideH - p.PadTop + kh*p.DilH
+					switch {
+					case ih < 0 || ih >= p.H:
+						clear(seg)
+					case p.StrideW == 1:
+						xr := xc[ih*p.W : (ih+1)*p.W]
+						lo := min(max(ow0, -iwBase), ow1)
+						hi := min(max(p.W-iwBase, lo), ow1)
+						clear(seg[:lo-ow0])
+						copy(seg[lo-ow0:hi-ow0], xr[lo+iwBase:hi+iwBase])
+						clear(seg[hi-ow0:])
+					default:
+						xr := xc[ih*p.W : (ih+1)*p.W]
+						for ow := ow0; ow < ow1; ow++ {
+							iw := ow*p.StrideW + iwBase
+							if iw >= 0 && iw < p.W {
+								seg[ow-ow0] = xr[iw]
+							} else {
+								seg[ow-ow0] = 0
+							}
+						}
+					}
+					idx += ow1 - ow0
+					j += ow1 - ow0
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+var threads atomic.Int32
+
+func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
+
+// SetThreads sets the number of workers every kernel of this package uses
+// (n < 1 means runtime.GOMAXPROCS(0)). It is safe to call at any time; calls
+// already running keep the count they started with.
+func SetThreads(n int) {
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	threads.Store(int32(n))
+}
+
+// Threads returns the number of workers kernels use.
+func Threads() int { return int(threads.Load()) }
+
+// parallelFor runs fn(worker, i) for every i in [0, n) on up to Threads()
+// workers; worker is in [0, workers) and identifies the goroutine, so fn may
+// use per-worker scratch. The calling goroutine is worker 0. A panic in any
+// worker is re-raised in the caller after all workers stop.
+func parallelFor(n int, fn func(worker, i int)) {
+	w := min(Threads(), n)
+	if w <= 1 {
+		for i := range n {
+			fn(0, i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var pmu sync.Mutex
+	var perr any
+	run := func(worker int) {
+		defer func() {
+			if r := recover(); r != nil {
+				pmu.Lock()
+				if perr == nil {
+					perr = r
+				}
+				pmu.Unlock()
+				next.Store(int64(n)) // stop handing out work
+			}
+		}()
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			fn(worker, i)
+		}
+	}
+	wg.Add(w - 1)
+	for k := 1; k < w; k++ {
+		go func() { defer wg.Done(); run(k) }()
+	}
+	run(0)
+	wg.Wait()
+	if perr != nil {
+		panic(perr)
+	}
+}
+
+// workers returns how many workers parallelFor would use for n items.
+func workers(n int) int { return max(1, min(Threads(), n)) }
+
+// scratch hands out float32 buffers reused across calls, so the hot path
+// allocates nothing once warm.
+var scratchPool sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if v, ok := scratchPool.Get().(*[]float32); ok {
+		if cap(*v) >= n {
+			*v = (*v)[:n]
+			return v
+		}
+		scratchPool.Put(v)
+	}
+	s := make([]float32, n, n+n/4)
+	return &s
+}
+
+func putScratch(s *[]float32) { scratchPool.Put(s) }
