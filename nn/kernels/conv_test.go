@@ -38,7 +38,7 @@ func convCases() []ConvParams {
 		convCase(2, 5, 11, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActRelu),
 		convCase(1, 4, 12, 12, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActLeakyRelu),
 		convCase(1, 3, 15, 15, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActNone), // resnet stem-like
-		convCase(1, 6, 10, 8, 4, 3, 2, 1, 3, 0, 2, 1, 0, 1, 1, 2, ActNone),   // asymmetric everything, groups
+		convCase(1, 6, 10, 8, 4, 3, 2, 1, 3, 0, 2, 1, 0, 1, 1, 2, ActNone),  // asymmetric everything, groups
 		convCase(2, 4, 13, 11, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, ActSigmoid),
 		convCase(1, 4, 9, 9, 4, 3, 3, 2, 1, 3, 0, 1, 2, 3, 2, 2, ActTanh),
 		convCase(1, 2, 4, 4, 3, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActHardSwish), // kernel larger than input after pad 0: 0 out? -> adjusted below

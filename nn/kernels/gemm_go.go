@@ -10,8 +10,8 @@ const (
 	gemmMR = 6
 	gemmNR = 16
 	gemmKC = 256 // k block: a B micro-panel (kc×NR) is 16 KiB, fits L1
-	gemmMC = 144 // rows of packed A per L2 block (multiple of MR)
-	gemmNC = 2048
+	gemmMC = 516 // rows of packed A per L2 block (multiple of MR): 516×256 floats ≈ 516 KiB
+	gemmNC = 1024
 )
 
 // packedALen returns the length of the packed form of an m×k matrix A.
@@ -54,10 +54,7 @@ func packB(dst []float32, transB bool, pc, jc, kc, nc int, b []float32, ldb int)
 		d := dst[(j0/gemmNR)*kc*gemmNR : (j0/gemmNR+1)*kc*gemmNR]
 		if !transB {
 			if w == gemmNR {
-				for kk := range kc {
-					o := (pc+kk)*ldb + jc + j0
-					copy(d[kk*gemmNR:kk*gemmNR+gemmNR], b[o:o+gemmNR])
-				}
+				packStrip16(d, b[pc*ldb+jc+j0:], ldb, kc)
 			} else {
 				for kk := range kc {
 					o := (pc+kk)*ldb + jc + j0
@@ -104,10 +101,50 @@ func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c
 		return
 	}
 	ncMax := min(gemmNC, (n+gemmNR-1)/gemmNR*gemmNR)
+	if m <= gemmMC {
+		ncMax = gemmNR // B is packed one strip at a time, just before use
+	}
 	bufp := getScratch(min(gemmKC, k)*ncMax + gemmMR*gemmNR)
 	buf := *bufp
 	tmp := buf[:gemmMR*gemmNR]
 	bp := buf[gemmMR*gemmNR:]
+	// strip runs the micro-kernel over rows [ic, ic+mc) against one packed
+	// B strip bs of width w at output column jc+jr.
+	strip := func(ic, mc, pc, kc, col, w int, bs []float32) {
+		for ir := 0; ir < mc; ir += gemmMR {
+			h := min(gemmMR, mc-ir)
+			s := (ic + ir) / gemmMR
+			as := ap[s*k*gemmMR+pc*gemmMR:]
+			co := (ic+ir)*ldc + col
+			if h == gemmMR && w == gemmNR {
+				microKernel(kc, as, bs, c[co:], ldc)
+				continue
+			}
+			clear(tmp)
+			microKernel(kc, as, bs, tmp, gemmNR)
+			for r := range h {
+				crow := c[co+r*ldc : co+r*ldc+w]
+				trow := tmp[r*gemmNR : r*gemmNR+w]
+				for j, v := range trow {
+					crow[j] += v
+				}
+			}
+		}
+	}
+	if m <= gemmMC {
+		// All of A's k block stays in L2; each B strip is packed into L1 and
+		// used by every row strip at once.
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(gemmKC, k-pc)
+			for jr := 0; jr < n; jr += gemmNR {
+				w := min(gemmNR, n-jr)
+				packB(bp, transB, pc, jr, kc, w, b, ldb)
+				strip(0, m, pc, kc, jr, w, bp)
+			}
+		}
+		putScratch(bufp)
+		return
+	}
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
@@ -116,27 +153,7 @@ func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				for jr := 0; jr < nc; jr += gemmNR {
-					w := min(gemmNR, nc-jr)
-					bs := bp[(jr/gemmNR)*kc*gemmNR:]
-					for ir := 0; ir < mc; ir += gemmMR {
-						h := min(gemmMR, mc-ir)
-						s := (ic + ir) / gemmMR
-						as := ap[s*k*gemmMR+pc*gemmMR:]
-						co := (ic+ir)*ldc + jc + jr
-						if h == gemmMR && w == gemmNR {
-							microKernel(kc, as, bs, c[co:], ldc)
-							continue
-						}
-						clear(tmp)
-						microKernel(kc, as, bs, tmp, gemmNR)
-						for r := range h {
-							crow := c[co+r*ldc : co+r*ldc+w]
-							trow := tmp[r*gemmNR : r*gemmNR+w]
-							for j, v := range trow {
-								crow[j] += v
-							}
-						}
-					}
+					strip(ic, mc, pc, kc, jc+jr, min(gemmNR, nc-jr), bp[(jr/gemmNR)*kc*gemmNR:])
 				}
 			}
 		}
@@ -178,4 +195,10 @@ func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 	packA(*app, transA, m, k, alpha, a, lda)
 	gemmPackedA(*app, m, n, k, transB, b, ldb, c, ldc)
 	putScratch(app)
+}
+
+func packStrip16Go(dst, src []float32, ldb, kc int) {
+	for kk := range kc {
+		copy(dst[kk*gemmNR:kk*gemmNR+gemmNR], src[kk*ldb:kk*ldb+gemmNR])
+	}
 }

@@ -19,3 +19,17 @@ func microKernel(kc int, a, b, c []float32, ldc int) {
 	_ = c[(gemmMR-1)*ldc+gemmNR-1]
 	sgemmKernel6x16(kc, &a[0], &b[0], &c[0], ldc)
 }
+
+//go:noescape
+func packB16(dst, src *float32, ldb, kc int)
+
+// packStrip16 copies kc rows of 16 floats, src row stride ldb, into dst.
+func packStrip16(dst, src []float32, ldb, kc int) {
+	if !hasAVX2FMA || kc == 0 {
+		packStrip16Go(dst, src, ldb, kc)
+		return
+	}
+	_ = dst[kc*gemmNR-1]
+	_ = src[(kc-1)*ldb+gemmNR-1]
+	packB16(&dst[0], &src[0], ldb, kc)
+}

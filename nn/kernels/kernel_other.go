@@ -5,3 +5,5 @@ package kernels
 const hasAVX2FMA = false
 
 func microKernel(kc int, a, b, c []float32, ldc int) { microKernelGo(kc, a, b, c, ldc) }
+
+func packStrip16(dst, src []float32, ldb, kc int) { packStrip16Go(dst, src, ldb, kc) }

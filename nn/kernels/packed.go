@@ -105,7 +105,7 @@ func (pc *PackedConv) colChunk(n int) int {
 	chunk := ohw
 	if pc.algo == algoIm2col {
 		// ~512 KiB of im2col per item.
-		c := (131072 / pc.kdim + gemmNR - 1) / gemmNR * gemmNR
+		c := (131072/pc.kdim + gemmNR - 1) / gemmNR * gemmNR
 		chunk = min(chunk, max(c, 128))
 	}
 	items := n * pc.p.Group

@@ -2,12 +2,13 @@ package kernels
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/sluice-ml/sluice/nn/kernels/internal/blas"
 )
 
 // Backend names the GEMM implementation in use: "openblas: <library>" when
-// an OpenBLAS library was loaded at run time, else "go-avx2" or "go".
+// an OpenBLAS library is loaded and selected, else "go-avx2" or "go".
 func Backend() string {
 	if useBLAS() {
 		return "openblas: " + blas.Library()
@@ -18,7 +19,7 @@ func Backend() string {
 	return "go"
 }
 
-func useBLAS() bool { return !forceGo && blas.Available() }
+func useBLAS() bool { return !forceGo.Load() && blas.Available() }
 
 // gemmSerial is op-generic single-threaded GEMM on the best backend.
 func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -125,13 +126,36 @@ func CheckSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 	return checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
 }
 
-// forceGo, when set (by tests and benchmarks), routes GEMM to the pure-Go
-// path even when OpenBLAS is loaded.
-var forceGo bool
+// forceGo, when set, routes GEMM to the pure-Go path even when OpenBLAS is
+// loaded (UsePureGo; tests and benchmarks compare the two).
+var forceGo atomic.Bool
+
+// UsePureGo selects the pure-Go GEMM (on) or OpenBLAS when it is loaded
+// (off, the default) for every later kernel call. It returns the previous
+// setting. It is meant for benchmarks and tests comparing the backends.
+func UsePureGo(on bool) (was bool) { return forceGo.Swap(on) }
+
+// OpenBLASLoaded reports whether an OpenBLAS library was found at run time.
+func OpenBLASLoaded() bool { return blas.Available() }
 
 // forceGoGemm sets forceGo and returns a function restoring the old value.
 func forceGoGemm(on bool) func() {
-	old := forceGo
-	forceGo = on
-	return func() { forceGo = old }
+	old := forceGo.Swap(on)
+	return func() { forceGo.Store(old) }
+}
+
+// SgemmSerial is Sgemm on the calling goroutine only, for callers that run
+// their own parallelism (one GEMM per worker). Same contract as Sgemm.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if err := checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
+		panic(err)
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
