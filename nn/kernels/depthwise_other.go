@@ -1,3 +1,5 @@
+//go:build !amd64
+
 package kernels
 
 // depthwisePlaneFast runs a specialised kernel when one fits the shape and

@@ -150,3 +150,80 @@ ploop:
 pdone:
 	VZEROUPPER
 	RET
+
+// func packB16Off(dst, src *float32, offs *int, kc int)
+// dst[kk*16 : kk*16+16] = src[offs[kk] : offs[kk]+16] for kk in [0, kc).
+TEXT ·packB16Off(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ kc+24(FP), CX
+	TESTQ CX, CX
+	JEQ odone
+oloop:
+	MOVQ (BX), AX
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $8, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNE oloop
+odone:
+	VZEROUPPER
+	RET
+
+// func dwRow3x3(out *float32, srcs *[9]*float32, w *float32, blocks int, bias, lo, hi float32)
+// For i in [0, 8*blocks): out[i] = min(max(bias + sum_t w[t]*srcs[t][i], lo), hi).
+TEXT ·dwRow3x3(SB), NOSPLIT, $0-44
+	MOVQ out+0(FP), DI
+	MOVQ srcs+8(FP), BX
+	MOVQ w+16(FP), SI
+	MOVQ blocks+24(FP), CX
+	VBROADCASTSS bias+32(FP), Y9
+	VBROADCASTSS lo+36(FP), Y10
+	VBROADCASTSS hi+40(FP), Y11
+	VBROADCASTSS 0(SI), Y0
+	VBROADCASTSS 4(SI), Y1
+	VBROADCASTSS 8(SI), Y2
+	VBROADCASTSS 12(SI), Y3
+	VBROADCASTSS 16(SI), Y4
+	VBROADCASTSS 20(SI), Y5
+	VBROADCASTSS 24(SI), Y6
+	VBROADCASTSS 28(SI), Y7
+	VBROADCASTSS 32(SI), Y8
+	MOVQ 0(BX), R8
+	MOVQ 8(BX), R9
+	MOVQ 16(BX), R10
+	MOVQ 24(BX), R11
+	MOVQ 32(BX), R12
+	MOVQ 40(BX), R13
+	MOVQ 48(BX), SI
+	MOVQ 56(BX), DX
+	MOVQ 64(BX), BX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JEQ dwdone
+dwloop:
+	VMULPS (R8)(AX*1), Y0, Y12
+	VMULPS (R11)(AX*1), Y3, Y13
+	VMULPS (SI)(AX*1), Y6, Y14
+	VADDPS Y9, Y12, Y12
+	VFMADD231PS (R9)(AX*1), Y1, Y12
+	VFMADD231PS (R12)(AX*1), Y4, Y13
+	VFMADD231PS (DX)(AX*1), Y7, Y14
+	VFMADD231PS (R10)(AX*1), Y2, Y12
+	VFMADD231PS (R13)(AX*1), Y5, Y13
+	VFMADD231PS (BX)(AX*1), Y8, Y14
+	VADDPS Y13, Y12, Y12
+	VADDPS Y14, Y12, Y12
+	VMAXPS Y10, Y12, Y12
+	VMINPS Y11, Y12, Y12
+	VMOVUPS Y12, (DI)(AX*1)
+	ADDQ $32, AX
+	DECQ CX
+	JNE dwloop
+dwdone:
+	VZEROUPPER
+	RET

@@ -97,6 +97,46 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // gemmPackedA computes C += Ap*op(B) where Ap is an m×k matrix packed by
 // packA (alpha already applied). It runs on the calling goroutine.
 func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c []float32, ldc int) {
+	gemmCore(ap, m, n, k, func(dst []float32, pc, jc, kc, nc int) {
+		packB(dst, transB, pc, jc, kc, nc, b, ldb)
+	}, c, ldc)
+}
+
+// gemmPackedAOff computes C += Ap*B where B is implicit: B(r, j) =
+// src[rowOff[r]+j]. It panics if some read would fall outside src.
+func gemmPackedAOff(ap []float32, m, n, k int, src []float32, rowOff []int, c []float32, ldc int) {
+	if m == 0 || n == 0 || k == 0 {
+		return
+	}
+	hi := 0
+	for _, o := range rowOff[:k] {
+		if o < 0 {
+			panic("kernels: negative implicit-GEMM offset")
+		}
+		hi = max(hi, o)
+	}
+	_ = src[hi+n-1]
+	gemmCore(ap, m, n, k, func(dst []float32, pc, jc, kc, nc int) {
+		offs := rowOff[pc : pc+kc]
+		for j0 := 0; j0 < nc; j0 += gemmNR {
+			w := min(gemmNR, nc-j0)
+			d := dst[(j0/gemmNR)*kc*gemmNR : (j0/gemmNR+1)*kc*gemmNR]
+			if w == gemmNR {
+				packStrip16Off(d, src[jc+j0:], offs)
+				continue
+			}
+			for kk, o := range offs {
+				dd := d[kk*gemmNR : kk*gemmNR+gemmNR]
+				copy(dd, src[o+jc+j0:o+jc+j0+w])
+				clear(dd[w:])
+			}
+		}
+	}, c, ldc)
+}
+
+// gemmCore computes C += Ap*B, with packB(dst, pc, jc, kc, nc) packing the
+// kc×nc block of B at (pc, jc) as NR-wide strips.
+func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, nc int), c []float32, ldc int) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -138,7 +178,7 @@ func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c
 			kc := min(gemmKC, k-pc)
 			for jr := 0; jr < n; jr += gemmNR {
 				w := min(gemmNR, n-jr)
-				packB(bp, transB, pc, jr, kc, w, b, ldb)
+				packB(bp, pc, jr, kc, w)
 				strip(0, m, pc, kc, jr, w, bp)
 			}
 		}
@@ -149,7 +189,7 @@ func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			packB(bp, transB, pc, jc, kc, nc, b, ldb)
+			packB(bp, pc, jc, kc, nc)
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				for jr := 0; jr < nc; jr += gemmNR {
@@ -200,5 +240,11 @@ func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 func packStrip16Go(dst, src []float32, ldb, kc int) {
 	for kk := range kc {
 		copy(dst[kk*gemmNR:kk*gemmNR+gemmNR], src[kk*ldb:kk*ldb+gemmNR])
+	}
+}
+
+func packStrip16OffGo(dst, src []float32, offs []int) {
+	for kk, o := range offs {
+		copy(dst[kk*gemmNR:kk*gemmNR+gemmNR], src[o:o+gemmNR])
 	}
 }

@@ -33,3 +33,18 @@ func packStrip16(dst, src []float32, ldb, kc int) {
 	_ = src[(kc-1)*ldb+gemmNR-1]
 	packB16(&dst[0], &src[0], ldb, kc)
 }
+
+//go:noescape
+func packB16Off(dst, src *float32, offs *int, kc int)
+
+// packStrip16Off copies, for each kk < len(offs), the 16 floats at
+// src[offs[kk]:] into dst[kk*16:]. The caller guarantees the reads are in
+// bounds (checked once per GEMM in gemmPackedAOff).
+func packStrip16Off(dst, src []float32, offs []int) {
+	if !hasAVX2FMA || len(offs) == 0 {
+		packStrip16OffGo(dst, src, offs)
+		return
+	}
+	_ = dst[len(offs)*gemmNR-1]
+	packB16Off(&dst[0], &src[0], &offs[0], len(offs))
+}

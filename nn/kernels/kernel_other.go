@@ -7,3 +7,5 @@ const hasAVX2FMA = false
 func microKernel(kc int, a, b, c []float32, ldc int) { microKernelGo(kc, a, b, c, ldc) }
 
 func packStrip16(dst, src []float32, ldb, kc int) { packStrip16Go(dst, src, ldb, kc) }
+
+func packStrip16Off(dst, src []float32, offs []int) { packStrip16OffGo(dst, src, offs) }

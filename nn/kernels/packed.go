@@ -9,10 +9,11 @@ const (
 	algoIm2col    convAlgo = iota // im2col into per-worker scratch, then GEMM
 	algoPointwise                 // 1×1, stride 1, no pad: GEMM straight over the input
 	algoDepthwise                 // one input channel per group: direct kernel
+	algoImplicit                  // implicit GEMM over phase planes (implicit.go)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "pointwise", "depthwise"}[a]
+	return [...]string{"im2col", "pointwise", "depthwise", "implicit"}[a]
 }
 
 // PackedConv is a convolution with its weights prepared once, for repeated
@@ -30,6 +31,7 @@ type PackedConv struct {
 	wp    []float32 // per group, packed A of mg×kdim (Go GEMM); nil when unused
 	wpLen int       // length of one group's packed A
 	bias  []float32 // [M], zeros when none was given
+	imp   *implicitPlan
 }
 
 // PackConvWeights validates p and prepares w (and bias, which may be nil)
@@ -60,7 +62,8 @@ func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
 		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0:
 		pc.algo = algoPointwise
 	default:
-		pc.algo = algoIm2col
+		pc.algo = algoImplicit
+		pc.imp = newImplicitPlan(p, pc.cg)
 	}
 	if pc.algo != algoDepthwise {
 		pc.wpLen = packedALen(pc.mg, pc.kdim)
@@ -75,8 +78,15 @@ func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
 // Params returns the parameters the convolution was packed with (N = 0).
 func (pc *PackedConv) Params() ConvParams { return pc.p }
 
-// Algorithm names the algorithm chosen: "depthwise", "pointwise" or "im2col".
-func (pc *PackedConv) Algorithm() string { return pc.algo.String() }
+// Algorithm names the algorithm Run uses now: "depthwise", "pointwise",
+// "implicit" (implicit GEMM, pure-Go backend) or "im2col" (im2col +
+// OpenBLAS).
+func (pc *PackedConv) Algorithm() string {
+	if pc.algo == algoImplicit && convUseBLAS && useBLAS() {
+		return algoIm2col.String()
+	}
+	return pc.algo.String()
+}
 
 // Run computes y = act(conv(x, w) + bias) for a batch of n images: x is
 // [n, C, H, W], y is [n, M, OH, OW]. It panics with an error wrapping
@@ -90,11 +100,14 @@ func (pc *PackedConv) Run(n int, x, y []float32) {
 	if n == 0 {
 		return
 	}
-	if pc.algo == algoDepthwise {
+	switch {
+	case pc.algo == algoDepthwise:
 		pc.runDepthwise(n, x, y)
-		return
+	case pc.algo == algoImplicit && !(convUseBLAS && useBLAS()):
+		pc.runImplicit(n, x, y)
+	default:
+		pc.runGemm(n, x, y)
 	}
-	pc.runGemm(n, x, y)
 }
 
 // colChunk picks how many output columns (of OH*OW) one work item covers:
@@ -103,7 +116,7 @@ func (pc *PackedConv) Run(n int, x, y []float32) {
 func (pc *PackedConv) colChunk(n int) int {
 	ohw := pc.p.OH * pc.p.OW
 	chunk := ohw
-	if pc.algo == algoIm2col {
+	if pc.algo != algoPointwise {
 		// ~512 KiB of im2col per item.
 		c := (131072/pc.kdim + gemmNR - 1) / gemmNR * gemmNR
 		chunk = min(chunk, max(c, 128))

@@ -26,14 +26,18 @@ func withBackends(t *testing.T, f func(t *testing.T)) {
 
 func TestSgemmMatchesReference(t *testing.T) {
 	sizes := [][3]int{{1, 1, 1}, {1, 17, 3}, {6, 16, 1}, {7, 17, 5}, {13, 33, 29}, {5, 3, 300}, {64, 49, 96}, {37, 70, 513}, {2, 1, 0}}
+	big := [][3]int{{150, 700, 270}, {530, 40, 300}} // past the MC / KC blocking
 	if !testing.Short() && !raceEnabled {
-		sizes = append(sizes, [3]int{150, 2100, 270}, [3]int{300, 40, 600})
+		sizes = append(sizes, big...)
 	}
 	withBackends(t, func(t *testing.T) {
 		for _, s := range sizes {
 			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
 				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.25}} {
 					m, n, k := s[0], s[1], s[2]
+					if m*n*k > 1e6 && (tr != [2]bool{} || ab[1] != 0) {
+						continue // big sizes: one combination is enough
+					}
 					name := fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/alpha=%v/beta=%v", m, n, k, tr[0], tr[1], ab[0], ab[1])
 					r := rand.New(rand.NewPCG(uint64(m*1000+n), uint64(k)))
 					lda, ldb, ldc := k+3, n+1, n+2
@@ -134,4 +138,37 @@ func TestSgemmRejectsBadShapes(t *testing.T) {
 			Sgemm(false, false, c.m, c.n, c.k, 1, a, c.lda, b, c.ldb, 0, cc, c.ldc)
 		})
 	}
+}
+
+// TestPortableKernels runs the pure-Go micro-kernel and packing (used where
+// AVX2/FMA is missing) against the reference.
+func TestPortableKernels(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("portable kernels are the default here; covered by the other tests")
+	}
+	defer forceGoGemm(true)()
+	hasAVX2FMA = false
+	defer func() { hasAVX2FMA = true }()
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][3]int{{7, 33, 19}, {12, 16, 300}, {1, 5, 2}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b := randSlice(r, m*k), randSlice(r, k*n)
+		want, got := make([]float32, m*n), make([]float32, m*n)
+		refGemm(false, false, m, n, k, 1.5, a, k, b, n, 0, want, n)
+		Sgemm(false, false, m, n, k, 1.5, a, k, b, n, 0, got, n)
+		assertClose(t, got, want, 1e-5*math.Sqrt(float64(k)))
+	}
+	p := convCase(2, 5, 11, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActRelu)
+	x, w := randSlice(r, p.N*p.C*p.H*p.W), randSlice(r, p.M*p.C*9)
+	want, got := make([]float32, p.N*p.M*p.OH*p.OW), make([]float32, p.N*p.M*p.OH*p.OW)
+	refConv(p, x, w, nil, want)
+	Conv2D(p, x, w, nil, got)
+	assertClose(t, got, want, 1e-4)
+	dw := convCase(1, 4, 10, 11, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4, ActClip)
+	dw.Alpha, dw.Beta = 0, 0.5
+	x, w = randSlice(r, dw.C*dw.H*dw.W), randSlice(r, dw.M*9)
+	want, got = make([]float32, dw.M*dw.OH*dw.OW), make([]float32, dw.M*dw.OH*dw.OW)
+	refConv(dw, x, w, nil, want)
+	Conv2D(dw, x, w, nil, got)
+	assertClose(t, got, want, 1e-5)
 }
