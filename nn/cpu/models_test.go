@@ -1,0 +1,85 @@
+package cpu
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sluice-ml/sluice/nn"
+	"github.com/sluice-ml/sluice/nn/npy"
+)
+
+// modelDir holds the fixtures nn/testdata/gen_models.py writes (git-ignored;
+// CI runs the script before the tests).
+const modelDir = "../testdata/models"
+
+func readNpy(t *testing.T, path string) *nn.Tensor {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	x, err := npy.Read(f, npy.Options{})
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return x
+}
+
+// relL2 is ||got - want|| / ||want||.
+func relL2(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		d := float64(got[i]) - float64(want[i])
+		num += d * d
+		den += float64(want[i]) * float64(want[i])
+	}
+	return math.Sqrt(num / den)
+}
+
+func TestModelsMatchPyTorch(t *testing.T) {
+	for _, model := range []string{"resnet18", "mobilenet_v2", "squeezenet1_1", "transformernet"} {
+		for _, opset := range []int{9, 13} {
+			t.Run(fmt.Sprintf("%s/opset%d", model, opset), func(t *testing.T) {
+				path := filepath.Join(modelDir, fmt.Sprintf("%s_op%d.onnx", model, opset))
+				if _, err := os.Stat(path); err != nil {
+					t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py (needs python3-torch, python3-torchvision, python3-onnx)", path)
+				}
+				in := readNpy(t, filepath.Join(modelDir, model+"_input.npy"))
+				want := readNpy(t, filepath.Join(modelDir, model+"_output.npy"))
+				ctx := context.Background()
+				sess, err := Open(ctx, path, Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sess.Close()
+				name := sess.Inputs()[0].Name
+				out, err := sess.Run(ctx, map[string]*nn.Tensor{name: in})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := out[sess.Outputs()[0].Name]
+				if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+					t.Fatalf("output shape %v, want %v", got.Shape, want.Shape)
+				}
+				e := relL2(got.F32(), want.F32())
+				t.Logf("relative L2 error %.3g (rewrites: %+v)", e, sess.Stats())
+				if !(e < 1e-4) {
+					t.Errorf("relative L2 error %.3g exceeds 1e-4", e)
+				}
+				// A second run reuses the pooled buffers and must agree.
+				out2, err := sess.Run(ctx, map[string]*nn.Tensor{name: in})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e2 := relL2(out2[sess.Outputs()[0].Name].F32(), got.F32()); e2 != 0 {
+					t.Errorf("second run differs from the first: %.3g", e2)
+				}
+			})
+		}
+	}
+}
