@@ -1,14 +1,26 @@
 package cpu
 
-// The heavy kernels sit behind these two function values so that the
-// implementation (a reference loop here, nn/kernels' blocked GEMM and
-// packed convolutions when available) is a one-line swap.
+import "github.com/sluice-ml/sluice/nn/kernels"
+
+// The heavy kernels sit behind these function values so that the
+// implementation (nn/kernels' blocked GEMM and packed convolutions, or the
+// reference loops below) is a one-line swap.
 
 // sgemmFunc computes C = alpha*op(A)*op(B) + beta*C, row-major, using up to
 // threads goroutines.
 type sgemmFunc func(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
-var sgemm sgemmFunc = refSgemm
+var sgemm sgemmFunc = kernelsSgemm
+
+// kernelsSgemm runs nn/kernels.Sgemm, which splits work over
+// kernels.Threads() workers (set from Options.Threads by NewSession).
+func kernelsSgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// useKernelConv routes 1-D and 2-D convolutions with constant weights to
+// nn/kernels' packed convolutions; off, they run im2col + sgemm here.
+var useKernelConv = true
 
 // refSgemm is a straightforward cache-aware GEMM, parallel over rows of C.
 func refSgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

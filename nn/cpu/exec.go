@@ -14,7 +14,7 @@ type opFunc func(x *exec, ins []*nn.Tensor) error
 
 // compileFunc checks a node's attributes once and returns its opFunc, or an
 // error wrapping nn.ErrUnsupportedOp.
-type compileFunc func(n *graph.Node, opset int) (opFunc, error)
+type compileFunc func(n *graph.Node, opset int, isConst func(name string) bool) (opFunc, error)
 
 var registry = map[string]compileFunc{}
 
@@ -29,7 +29,13 @@ func SupportedOps() []string {
 	return ops
 }
 
-func compile(n *graph.Node, opset int) (opFunc, error) {
+// compile checks n and returns its opFunc. isConst reports whether a
+// value is a constant of the graph (never changes between runs); nil means
+// nothing is.
+func compile(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
+	if isConst == nil {
+		isConst = func(string) bool { return false }
+	}
 	f, ok := registry[n.Op]
 	if !ok || n.Domain != graph.DefaultDomain {
 		dom := n.Domain
@@ -38,7 +44,7 @@ func compile(n *graph.Node, opset int) (opFunc, error) {
 		}
 		return nil, fmt.Errorf("%w: %s (domain %s, opset %d) used by node %q", nn.ErrUnsupportedOp, n.Op, dom, opset, n.Name)
 	}
-	op, err := f(n, opset)
+	op, err := f(n, opset, isConst)
 	if err != nil {
 		return nil, fmt.Errorf("%s (opset %d) node %q: %w", n.Op, opset, n.Name, err)
 	}

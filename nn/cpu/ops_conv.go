@@ -1,8 +1,11 @@
 package cpu
 
 import (
+	"sync"
+
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
+	"github.com/sluice-ml/sluice/nn/kernels"
 )
 
 func init() {
@@ -78,6 +81,8 @@ func resolvePads(n *graph.Node, in, k []int, ceil bool) (convGeom, error) {
 }
 
 type convOp struct {
+	constWB        bool
+	packed         sync.Map // packKey -> *kernels.PackedConv
 	group          int
 	act            actFunc
 	actName        string
@@ -85,7 +90,7 @@ type convOp struct {
 	kernelShapeSet []int64
 }
 
-func compileConv(n *graph.Node, opset int) (opFunc, error) {
+func compileConv(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	c := &convOp{group: int(n.Int("group", 1))}
 	if c.group < 1 {
 		return nil, shapeErr("group %d", c.group)
@@ -99,6 +104,7 @@ func compileConv(n *graph.Node, opset int) (opFunc, error) {
 		}
 	}
 	c.kernelShapeSet = n.Ints("kernel_shape")
+	c.constWB = isConst(n.Input(1)) && (n.Input(2) == "" || isConst(n.Input(2)))
 	return func(x *exec, ins []*nn.Tensor) error {
 		X, err := f32in(ins[0], "X")
 		if err != nil {
@@ -132,12 +138,60 @@ func compileConv(n *graph.Node, opset int) (opFunc, error) {
 		outShape := append([]int{N, M}, geo.out...)
 		t := x.out(0, nn.Float32, outShape)
 		Y := t.F32()
+		if pc := c.kernel(geo, C, M, W, B); pc != nil {
+			pc.Run(N, X, Y)
+			return nil
+		}
 		conv(x, geo, N, C, M, c.group, X, W, B, Y)
 		if c.act != nil {
 			parallelChunks(x, len(Y), func(lo, hi int) { c.act(Y[lo:hi]) })
 		}
 		return nil
 	}, nil
+}
+
+type packKey struct{ c, h, w int }
+
+// kernel returns nn/kernels' packed convolution for this geometry (1-D and
+// 2-D, constant weights), packing it on first use; nil when it does not
+// apply.
+func (c *convOp) kernel(g convGeom, C, M int, W, B []float32) *kernels.PackedConv {
+	if !useKernelConv || !c.constWB || len(g.in) > 2 {
+		return nil
+	}
+	p := kernels.ConvParams{C: C, M: M, Group: c.group, H: 1, W: g.in[0], KH: 1, KW: g.k[0], OH: 1, OW: g.out[0],
+		StrideH: 1, StrideW: g.stride[0], DilH: 1, DilW: g.dil[0], PadLeft: g.padB[0], PadRight: g.padE[0]}
+	if len(g.in) == 2 {
+		p.H, p.W, p.KH, p.KW, p.OH, p.OW = g.in[0], g.in[1], g.k[0], g.k[1], g.out[0], g.out[1]
+		p.StrideH, p.StrideW, p.DilH, p.DilW = g.stride[0], g.stride[1], g.dil[0], g.dil[1]
+		p.PadTop, p.PadLeft, p.PadBottom, p.PadRight = g.padB[0], g.padB[1], g.padE[0], g.padE[1]
+	}
+	// Padding past the kernel's reach (allowed by ONNX) is left to the
+	// reference path.
+	if p.PadTop < 0 || p.PadLeft < 0 || p.PadBottom < 0 || p.PadRight < 0 {
+		return nil
+	}
+	switch c.actName {
+	case "":
+	case "Relu":
+		p.Act = kernels.ActRelu
+	case "Clip":
+		p.Act, p.Alpha, p.Beta = kernels.ActClip, c.alpha, c.beta
+	case "LeakyRelu":
+		p.Act, p.Alpha = kernels.ActLeakyRelu, c.alpha
+	default:
+		return nil
+	}
+	key := packKey{C, p.H, p.W}
+	if v, ok := c.packed.Load(key); ok {
+		return v.(*kernels.PackedConv)
+	}
+	pc, err := kernels.PackConvWeights(p, W, B)
+	if err != nil {
+		return nil
+	}
+	v, _ := c.packed.LoadOrStore(key, pc)
+	return v.(*kernels.PackedConv)
 }
 
 // conv computes an N-D grouped convolution with im2col + GEMM.
@@ -268,7 +322,7 @@ func unravel(i int, shape, pos []int) {
 	}
 }
 
-func compileConvTranspose(n *graph.Node, opset int) (opFunc, error) {
+func compileConvTranspose(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	group := int(n.Int("group", 1))
 	if group < 1 {
 		return nil, shapeErr("group %d", group)

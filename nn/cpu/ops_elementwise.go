@@ -72,7 +72,7 @@ func activation(op string, alpha, beta float32) actFunc {
 	return nil
 }
 
-func compileUnary(n *graph.Node, opset int) (opFunc, error) {
+func compileUnary(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	var alpha, beta float32
 	switch n.Op {
 	case "LeakyRelu":
@@ -131,7 +131,7 @@ func parallelChunks(x *exec, n int, fn func(lo, hi int)) {
 	})
 }
 
-func compileClip(n *graph.Node, opset int) (opFunc, error) {
+func compileClip(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	aMin, aMax := n.Float("min", float32(math.Inf(-1))), n.Float("max", float32(math.Inf(1)))
 	return func(x *exec, ins []*nn.Tensor) error {
 		in := ins[0]
@@ -191,7 +191,7 @@ const (
 	opDiv
 )
 
-func compileBinary(n *graph.Node, opset int) (opFunc, error) {
+func compileBinary(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	op := map[string]binOp{"Add": opAdd, "Sub": opSub, "Mul": opMul, "Div": opDiv}[n.Op]
 	legacyBroadcast := opset < 7 && n.Int("broadcast", 0) != 0
 	legacyAxis := n.Int("axis", -1)

@@ -19,7 +19,7 @@ func init() {
 	register("ReduceMean", compileReduceMean)
 }
 
-func compilePool(n *graph.Node, opset int) (opFunc, error) {
+func compilePool(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	isMax := n.Op == "MaxPool"
 	ks := n.Ints("kernel_shape")
 	if len(ks) == 0 {
@@ -162,7 +162,7 @@ func compilePool(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileGlobalAveragePool(n *graph.Node, opset int) (opFunc, error) {
+func compileGlobalAveragePool(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	return func(x *exec, ins []*nn.Tensor) error {
 		X, err := f32in(ins[0], "X")
 		if err != nil {
@@ -189,7 +189,7 @@ func compileGlobalAveragePool(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileBatchNorm(n *graph.Node, opset int) (opFunc, error) {
+func compileBatchNorm(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	eps := float64(n.Float("epsilon", 1e-5))
 	extra := 0
 	for _, o := range n.Outputs[min(1, len(n.Outputs)):] {
@@ -239,7 +239,7 @@ func compileBatchNorm(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileInstanceNorm(n *graph.Node, opset int) (opFunc, error) {
+func compileInstanceNorm(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	eps := float64(n.Float("epsilon", 1e-5))
 	return func(x *exec, ins []*nn.Tensor) error {
 		X, err := f32in(ins[0], "X")
@@ -285,7 +285,7 @@ func compileInstanceNorm(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileGemm(n *graph.Node, opset int) (opFunc, error) {
+func compileGemm(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	alpha, beta := n.Float("alpha", 1), n.Float("beta", 1)
 	tA, tB := n.Int("transA", 0) != 0, n.Int("transB", 0) != 0
 	return func(x *exec, ins []*nn.Tensor) error {
@@ -338,7 +338,7 @@ func compileGemm(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileMatMul(n *graph.Node, opset int) (opFunc, error) {
+func compileMatMul(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	return func(x *exec, ins []*nn.Tensor) error {
 		A, err := f32in(ins[0], "A")
 		if err != nil {
@@ -392,7 +392,7 @@ func compileMatMul(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileSoftmax(n *graph.Node, opset int) (opFunc, error) {
+func compileSoftmax(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	def := int64(-1)
 	if opset < 13 {
 		def = 1
@@ -440,7 +440,7 @@ func compileSoftmax(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileReduceMean(n *graph.Node, opset int) (opFunc, error) {
+func compileReduceMean(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	attrAxes := n.Ints("axes")
 	keep := n.Int("keepdims", 1) != 0
 	noopEmpty := n.Int("noop_with_empty_axes", 0) != 0

@@ -13,7 +13,7 @@ func init() {
 	register("Upsample", compileResize)
 }
 
-func compilePad(n *graph.Node, opset int) (opFunc, error) {
+func compilePad(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	mode := n.Str("mode", "constant")
 	switch mode {
 	case "constant", "reflect", "edge":
@@ -134,7 +134,7 @@ type tap struct {
 	w float32
 }
 
-func compileResize(n *graph.Node, opset int) (opFunc, error) {
+func compileResize(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	mode := n.Str("mode", "nearest")
 	switch mode {
 	case "nearest", "linear", "bilinear", "cubic":

@@ -31,7 +31,7 @@ func view(t *nn.Tensor, shape []int) *nn.Tensor {
 	return &nn.Tensor{DType: t.DType, Shape: shape, Data: t.Data}
 }
 
-func compileIdentity(n *graph.Node, opset int) (opFunc, error) {
+func compileIdentity(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	return func(x *exec, ins []*nn.Tensor) error {
 		if ins[0] == nil {
 			return shapeErr("missing input")
@@ -41,7 +41,7 @@ func compileIdentity(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileDropout(n *graph.Node, opset int) (opFunc, error) {
+func compileDropout(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	if opset < 7 && n.Int("is_test", 0) == 0 {
 		// Before opset 7 the attribute chose training; treat as inference
 		// like every runtime does when asked for inference.
@@ -70,7 +70,7 @@ func compileDropout(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileReshape(n *graph.Node, opset int) (opFunc, error) {
+func compileReshape(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	allowZero := n.Int("allowzero", 0) != 0
 	attrShape := n.Ints("shape")
 	return func(x *exec, ins []*nn.Tensor) error {
@@ -134,7 +134,7 @@ func reshapeDims(in []int, want []int64, allowZero bool) ([]int, error) {
 	return out, nil
 }
 
-func compileFlatten(n *graph.Node, opset int) (opFunc, error) {
+func compileFlatten(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	axis := n.Int("axis", 1)
 	return func(x *exec, ins []*nn.Tensor) error {
 		r := len(ins[0].Shape)
@@ -150,7 +150,7 @@ func compileFlatten(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileSqueeze(n *graph.Node, opset int) (opFunc, error) {
+func compileSqueeze(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	attrAxes := n.Ints("axes")
 	return func(x *exec, ins []*nn.Tensor) error {
 		axes := attrAxes
@@ -188,7 +188,7 @@ func compileSqueeze(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileUnsqueeze(n *graph.Node, opset int) (opFunc, error) {
+func compileUnsqueeze(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	attrAxes := n.Ints("axes")
 	return func(x *exec, ins []*nn.Tensor) error {
 		axes := attrAxes
@@ -229,7 +229,7 @@ func compileUnsqueeze(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileShape(n *graph.Node, opset int) (opFunc, error) {
+func compileShape(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	start, hasEnd := n.Int("start", 0), n.Has("end")
 	end := n.Int("end", 0)
 	return func(x *exec, ins []*nn.Tensor) error {
@@ -257,7 +257,7 @@ func compileShape(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileConstant(n *graph.Node, opset int) (opFunc, error) {
+func compileConstant(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	var val *nn.Tensor
 	switch {
 	case n.Has("value"):
@@ -285,7 +285,7 @@ func compileConstant(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileConstantOfShape(n *graph.Node, opset int) (opFunc, error) {
+func compileConstantOfShape(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	val := nn.FromFloat32([]float32{0}, 1)
 	if a, ok := n.Attrs["value"]; ok {
 		if a.Type != graph.AttrTensor || a.T == nil || a.T.Len() != 1 {
@@ -318,7 +318,7 @@ func compileConstantOfShape(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileTranspose(n *graph.Node, opset int) (opFunc, error) {
+func compileTranspose(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	perm := n.Ints("perm")
 	return func(x *exec, ins []*nn.Tensor) error {
 		in := ins[0]
@@ -356,7 +356,7 @@ func compileTranspose(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileConcat(n *graph.Node, opset int) (opFunc, error) {
+func compileConcat(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	if !n.Has("axis") && opset >= 4 {
 		return nil, fmt.Errorf("%w: Concat needs an axis attribute", nn.ErrMalformedModel)
 	}
@@ -412,7 +412,7 @@ func compileConcat(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileGather(n *graph.Node, opset int) (opFunc, error) {
+func compileGather(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	axis := n.Int("axis", 0)
 	return func(x *exec, ins []*nn.Tensor) error {
 		data, indT := ins[0], ins[1]
@@ -447,7 +447,7 @@ func compileGather(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileSlice(n *graph.Node, opset int) (opFunc, error) {
+func compileSlice(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	aStarts, aEnds, aAxes := n.Ints("starts"), n.Ints("ends"), n.Ints("axes")
 	return func(x *exec, ins []*nn.Tensor) error {
 		data := ins[0]
@@ -548,7 +548,7 @@ func compileSlice(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileExpand(n *graph.Node, opset int) (opFunc, error) {
+func compileExpand(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	return func(x *exec, ins []*nn.Tensor) error {
 		dims, err := ints(ins[1])
 		if err != nil {
@@ -576,7 +576,7 @@ func compileExpand(n *graph.Node, opset int) (opFunc, error) {
 	}, nil
 }
 
-func compileCast(n *graph.Node, opset int) (opFunc, error) {
+func compileCast(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	to := nn.DType(n.Int("to", 0))
 	if nn.MakeData(to, 0) == nil {
 		return nil, unsupported("Cast to element type %d", to)

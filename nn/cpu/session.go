@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
+	"github.com/sluice-ml/sluice/nn/kernels"
 	"github.com/sluice-ml/sluice/nn/onnx"
 )
 
@@ -85,9 +86,11 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 		th = runtime.GOMAXPROCS(0)
 	}
 	s := &Session{g: g, threads: th, slots: map[string]int{}}
+	// nn/kernels keeps one process-wide worker count.
+	kernels.SetThreads(th)
 	// Check support before folding, so the error names the original node.
 	for _, n := range g.Nodes {
-		if _, err := compile(n, g.Opset); err != nil {
+		if _, err := compile(n, g.Opset, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -121,7 +124,7 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 		}
 	}
 	for _, n := range g.Nodes {
-		op, err := compile(n, g.Opset)
+		op, err := compile(n, g.Opset, func(name string) bool { _, ok := g.Const(name); return ok })
 		if err != nil {
 			return nil, err
 		}
@@ -344,7 +347,7 @@ func (s *Session) Close() error {
 // Evaluate runs one node on the given inputs with fresh buffers. It is the
 // graph.Evaluator used for constant folding.
 func Evaluate(ctx context.Context, n *graph.Node, opset int, inputs []*nn.Tensor) ([]*nn.Tensor, error) {
-	op, err := compile(n, opset)
+	op, err := compile(n, opset, nil)
 	if err != nil {
 		return nil, err
 	}
