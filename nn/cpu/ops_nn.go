@@ -74,6 +74,20 @@ func compilePool(n *graph.Node, opset int, isConst func(string) bool) (opFunc, e
 		}
 		inN, outN := nn.NumElements(g.in), nn.NumElements(g.out)
 		r := len(g.in)
+		if r == 2 && idxOut == nil {
+			x.parallel(NC, func(c int) {
+				pool2D(g, isMax, includePad, X[c*inN:(c+1)*inN], Y[c*outN:(c+1)*outN])
+			})
+			if in.DType != nn.Float32 {
+				t = x.out(0, in.DType, outShape)
+				f := make([]float64, len(Y))
+				for i, v := range Y {
+					f[i] = float64(v)
+				}
+				storeFloats(t.Data, f)
+			}
+			return nil
+		}
 		x.parallel(NC, func(c int) {
 			xc := X[c*inN : (c+1)*inN]
 			yc := Y[c*outN : (c+1)*outN]
@@ -514,4 +528,64 @@ func compileReduceMean(n *graph.Node, opset int, isConst func(string) bool) (opF
 		}
 		return nil
 	}, nil
+}
+
+// pool2D is the allocation-free 2-D MaxPool/AveragePool of one plane.
+func pool2D(g convGeom, isMax, includePad bool, xc, yc []float32) {
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	sh, sw, dh, dw := g.stride[0], g.stride[1], g.dil[0], g.dil[1]
+	kh, kw := g.k[0], g.k[1]
+	for oh := 0; oh < OH; oh++ {
+		h0 := oh*sh - g.padB[0]
+		hEnd := h0 + (kh-1)*dh + 1
+		padH := (min(hEnd, H+g.padE[0]) - h0 + dh - 1) / dh
+		for ow := 0; ow < OW; ow++ {
+			w0 := ow*sw - g.padB[1]
+			wEnd := w0 + (kw-1)*dw + 1
+			if isMax {
+				best := float32(math.Inf(-1))
+				for i := 0; i < kh; i++ {
+					ih := h0 + i*dh
+					if ih < 0 || ih >= H {
+						continue
+					}
+					row := xc[ih*W : (ih+1)*W]
+					for j := 0; j < kw; j++ {
+						iw := w0 + j*dw
+						if iw >= 0 && iw < W && row[iw] > best {
+							best = row[iw]
+						}
+					}
+				}
+				yc[oh*OW+ow] = best
+				continue
+			}
+			var sum float32
+			cnt := 0
+			for i := 0; i < kh; i++ {
+				ih := h0 + i*dh
+				if ih < 0 || ih >= H {
+					continue
+				}
+				row := xc[ih*W : (ih+1)*W]
+				for j := 0; j < kw; j++ {
+					iw := w0 + j*dw
+					if iw >= 0 && iw < W {
+						sum += row[iw]
+						cnt++
+					}
+				}
+			}
+			div := cnt
+			if includePad {
+				div = padH * ((min(wEnd, W+g.padE[1]) - w0 + dw - 1) / dw)
+			}
+			if div > 0 {
+				yc[oh*OW+ow] = sum / float32(div)
+			} else {
+				yc[oh*OW+ow] = 0
+			}
+		}
+	}
 }
