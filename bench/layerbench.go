@@ -18,7 +18,8 @@ const PeakGFLOPs = 233.0
 // LayerResult is the measured speed of one convolution layer.
 type LayerResult struct {
 	Layer     Layer
-	Algorithm string
+	Algorithm string  // on the pure-Go backend
+	BLASAlgo  string  // on OpenBLAS ("" when not loaded)
 	GFLOP     float64 // work per run
 	// Best seconds per run for each backend; 0 when not measured.
 	GoSec, BLASSec, GemmSec float64
@@ -73,7 +74,12 @@ func MeasureLayers(model string, batch int, minTime time.Duration) ([]LayerResul
 		if err != nil {
 			return nil, fmt.Errorf("bench: layer %s: %w", l.Name, err)
 		}
+		kernels.UsePureGo(true)
 		res := LayerResult{Layer: l, Algorithm: pc.Algorithm(), GFLOP: p.FLOPs() / 1e9}
+		if kernels.OpenBLASLoaded() {
+			kernels.UsePureGo(false)
+			res.BLASAlgo = pc.Algorithm()
+		}
 		run := func() { pc.Run(p.N, x, y) }
 		for range 2 {
 			kernels.UsePureGo(true)
@@ -83,7 +89,7 @@ func MeasureLayers(model string, batch int, minTime time.Duration) ([]LayerResul
 				res.BLASSec = minPos(res.BLASSec, timeBest(minTime/4, run))
 			}
 		}
-		if kernels.OpenBLASLoaded() && pc.Algorithm() != "depthwise" {
+		if kernels.OpenBLASLoaded() && res.Algorithm != "depthwise" {
 			// The GEMM alone: batch*group products of mg×(OH*OW)×(cg*KH*KW),
 			// spread over the workers like the convolution.
 			mg, ohw, kd := p.M/p.Group, p.OH*p.OW, p.C/p.Group*p.KH*p.KW
@@ -122,7 +128,7 @@ func randVec(r *rand.Rand, n int) []float32 {
 func WriteLayerTable(w io.Writer, model string, threads int, rs []LayerResult) {
 	peak := PeakGFLOPs * float64(threads) / 2
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "layer\talgo\tMFLOP\tgo ms\tgo GF/s\tblas ms\tblas GF/s\tgemm GF/s\tbest %%peak\tbest/gemm\t\n")
+	fmt.Fprintf(tw, "layer\tgo algo\tblas algo\tMFLOP\tgo ms\tgo GF/s\tblas ms\tblas GF/s\tgemm GF/s\tbest %%peak\tbest/gemm\t\n")
 	var tf, tg, tb, tbest float64
 	for _, r := range rs {
 		best := r.GoSec
@@ -133,14 +139,14 @@ func WriteLayerTable(w io.Writer, model string, threads int, rs []LayerResult) {
 		if r.GemmSec > 0 {
 			ratio = fmt.Sprintf("%.2f", r.GFLOPs(best)/r.GFLOPs(r.GemmSec))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.3f\t%.1f\t%.3f\t%.1f\t%.1f\t%.0f%%\t%s\t\n", r.Layer.Name, r.Algorithm, r.GFLOP*1e3,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.3f\t%.1f\t%.3f\t%.1f\t%.1f\t%.0f%%\t%s\t\n", r.Layer.Name, r.Algorithm, r.BLASAlgo, r.GFLOP*1e3,
 			r.GoSec*1e3, r.GFLOPs(r.GoSec), r.BLASSec*1e3, r.GFLOPs(r.BLASSec), r.GFLOPs(r.GemmSec), 100*r.GFLOPs(best)/peak, ratio)
 		tf += r.GFLOP
 		tg += r.GoSec
 		tb += r.BLASSec
 		tbest += best
 	}
-	fmt.Fprintf(tw, "TOTAL %s\t\t%.0f\t%.2f\t%.1f\t%.2f\t%.1f\t\t%.0f%%\t\t\n", model, tf*1e3, tg*1e3, tf/tg, tb*1e3, tf/max(tb, 1e-12), 100*tf/tbest/peak)
+	fmt.Fprintf(tw, "TOTAL %s\t\t\t%.0f\t%.2f\t%.1f\t%.2f\t%.1f\t\t%.0f%%\t\t\n", model, tf*1e3, tg*1e3, tf/tg, tb*1e3, tf/max(tb, 1e-12), 100*tf/tbest/peak)
 	tw.Flush()
 	n := rs[0].Layer.P.N
 	fmt.Fprintf(w, "conv-only bound at batch %d: go %.1f img/s, openblas %.1f img/s, best-per-layer %.1f img/s\n\n",

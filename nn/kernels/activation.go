@@ -41,24 +41,9 @@ func BiasAct(y []float32, bias float32, act Activation, alpha, beta float32) {
 			}
 		}
 	case ActRelu:
-		for i, v := range y {
-			v += bias
-			if v < 0 {
-				v = 0
-			}
-			y[i] = v
-		}
+		biasClamp(y, bias, 0, float32(math.Inf(1)))
 	case ActClip:
-		for i, v := range y {
-			v += bias
-			if v < alpha {
-				v = alpha
-			}
-			if v > beta {
-				v = beta
-			}
-			y[i] = v
-		}
+		biasClamp(y, bias, alpha, beta)
 	case ActLeakyRelu:
 		for i, v := range y {
 			v += bias
@@ -86,5 +71,21 @@ func BiasAct(y []float32, bias float32, act Activation, alpha, beta float32) {
 		}
 	default:
 		panic("kernels: unknown activation " + act.String())
+	}
+}
+
+// biasClampGo is the portable biasClamp. NaN stays NaN (as ONNX Relu and
+// Clip do); the AVX2 path may turn NaN into lo, which only matters for
+// inputs that are already invalid.
+func biasClampGo(y []float32, bias, lo, hi float32) {
+	for i, v := range y {
+		v += bias
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		y[i] = v
 	}
 }

@@ -7,12 +7,23 @@ func (pc *PackedConv) runDepthwise(n int, x, y []float32) {
 	p := pc.p
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	kk := p.KH * p.KW
-	parallelFor(n*p.M, func(_, it int) {
-		img, m := it/p.M, it%p.M
-		c := m / pc.mg
-		xp := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
-		yp := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
-		depthwisePlane(p, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp)
+	// Several planes per work item when planes are small, so per-item
+	// costs (dispatch, scratch) stay negligible.
+	per := max(1, 8192/max(hw, ohw))
+	planes := n * p.M
+	items := (planes + per - 1) / per
+	if t := Threads(); items < 4*t && per > 1 {
+		per = max(1, planes/(4*t))
+		items = (planes + per - 1) / per
+	}
+	parallelFor(items, func(_, it int) {
+		for q := it * per; q < min(planes, (it+1)*per); q++ {
+			img, m := q/p.M, q%p.M
+			c := m / pc.mg
+			xp := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
+			yp := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
+			depthwisePlane(p, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp)
+		}
 	})
 }
 

@@ -3,6 +3,9 @@ package kernels
 import "math"
 
 //go:noescape
+func deinterleave2(even, odd, src *float32, n16 int)
+
+//go:noescape
 func dwRow3x3(out *float32, srcs *[9]*float32, w *float32, blocks int, bias, lo, hi float32)
 
 // depthwisePlaneFast handles 3×3 depthwise filters with stride 1 or 2 and
@@ -11,8 +14,7 @@ func dwRow3x3(out *float32, srcs *[9]*float32, w *float32, blocks int, bias, lo,
 // so every tap is a unit-stride read), then each output row is 9 FMA
 // streams, 8 outputs at a time, with bias and Relu/Clip fused.
 func depthwisePlaneFast(p ConvParams, xp, w []float32, bias float32, yp []float32) bool {
-	if !hasAVX2FMA || p.KH != 3 || p.KW != 3 || p.DilH != 1 || p.DilW != 1 ||
-		p.StrideH != p.StrideW || (p.StrideH != 1 && p.StrideH != 2) {
+	if !depthwiseFastOK(p) {
 		return false
 	}
 	s := p.StrideW
@@ -32,9 +34,22 @@ func depthwisePlaneFast(p ConvParams, xp, w []float32, bias float32, yp []float3
 			copy(row[p.PadLeft:], src)
 			continue
 		}
-		for iw, v := range src {
-			j := iw + p.PadLeft
-			row[(j&1)*rs+j>>1] = v
+		// src[2t] goes to padded column 2t+PadLeft, src[2t+1] to 2t+1+PadLeft.
+		pl := p.PadLeft
+		ev := row[(pl&1)*rs+pl>>1:]
+		od := row[((pl+1)&1)*rs+(pl+1)>>1:]
+		n16 := p.W / 16
+		if n16 > 0 {
+			_ = ev[n16*8-1]
+			_ = od[n16*8-1]
+			deinterleave2(&ev[0], &od[0], &src[0], n16)
+		}
+		for iw := n16 * 16; iw < p.W; iw++ {
+			if iw&1 == 0 {
+				ev[iw>>1] = src[iw]
+			} else {
+				od[iw>>1] = src[iw]
+			}
 		}
 	}
 	_ = wp
@@ -77,4 +92,9 @@ func depthwisePlaneFast(p ConvParams, xp, w []float32, bias float32, yp []float3
 		BiasAct(yp, 0, p.Act, p.Alpha, p.Beta)
 	}
 	return true
+}
+
+func depthwiseFastOK(p ConvParams) bool {
+	return hasAVX2FMA && p.KH == 3 && p.KW == 3 && p.DilH == 1 && p.DilW == 1 &&
+		p.StrideH == p.StrideW && (p.StrideH == 1 || p.StrideH == 2)
 }

@@ -96,15 +96,15 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 
 // gemmPackedA computes C += Ap*op(B) where Ap is an m×k matrix packed by
 // packA (alpha already applied). It runs on the calling goroutine.
-func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c []float32, ldc int) {
+func gemmPackedA(ap []float32, m, n, k int, transB bool, b []float32, ldb int, c []float32, ldc int, ep *epilogue) {
 	gemmCore(ap, m, n, k, func(dst []float32, pc, jc, kc, nc int) {
 		packB(dst, transB, pc, jc, kc, nc, b, ldb)
-	}, c, ldc)
+	}, c, ldc, ep)
 }
 
 // gemmPackedAOff computes C += Ap*B where B is implicit: B(r, j) =
 // src[rowOff[r]+j]. It panics if some read would fall outside src.
-func gemmPackedAOff(ap []float32, m, n, k int, src []float32, rowOff []int, c []float32, ldc int) {
+func gemmPackedAOff(ap []float32, m, n, k int, src []float32, rowOff []int, c []float32, ldc int, ep *epilogue) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
@@ -131,13 +131,38 @@ func gemmPackedAOff(ap []float32, m, n, k int, src []float32, rowOff []int, c []
 				clear(dd[w:])
 			}
 		}
-	}, c, ldc)
+	}, c, ldc, ep)
 }
 
-// gemmCore computes C += Ap*B, with packB(dst, pc, jc, kc, nc) packing the
-// kc×nc block of B at (pc, jc) as NR-wide strips.
-func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, nc int), c []float32, ldc int) {
-	if m == 0 || n == 0 || k == 0 {
+// epilogue makes a GEMM compute C = clamp(Ap*B + bias[row]) instead of
+// C += Ap*B: C's old contents are ignored. bias has one value per row of
+// C, padded with zeros to a multiple of gemmMR rows; clamp applies
+// [lo, hi] (Relu, Clip) at the end.
+type epilogue struct {
+	bias   []float32
+	clamp  bool
+	lo, hi float32
+}
+
+// gemmCore computes C += Ap*B (ep == nil) or C = epilogue(Ap*B), with
+// packB(dst, pc, jc, kc, nc) packing the kc×nc block of B at (pc, jc) as
+// NR-wide strips.
+func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, nc int), c []float32, ldc int, ep *epilogue) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if ep != nil {
+			for i := range m {
+				row := c[i*ldc : i*ldc+n]
+				for j := range row {
+					row[j] = ep.bias[i]
+				}
+				if ep.clamp {
+					biasClamp(row, 0, ep.lo, ep.hi)
+				}
+			}
+		}
 		return
 	}
 	ncMax := min(gemmNC, (n+gemmNR-1)/gemmNR*gemmNR)
@@ -151,13 +176,18 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 	// strip runs the micro-kernel over rows [ic, ic+mc) against one packed
 	// B strip bs of width w at output column jc+jr.
 	strip := func(ic, mc, pc, kc, col, w int, bs []float32) {
+		first, last := pc == 0, pc+kc == k
 		for ir := 0; ir < mc; ir += gemmMR {
 			h := min(gemmMR, mc-ir)
 			s := (ic + ir) / gemmMR
 			as := ap[s*k*gemmMR+pc*gemmMR:]
 			co := (ic+ir)*ldc + col
 			if h == gemmMR && w == gemmNR {
-				microKernel(kc, as, bs, c[co:], ldc)
+				if ep == nil {
+					microKernel(kc, as, bs, c[co:], ldc)
+				} else {
+					microKernelEp(kc, as, bs, c[co:], ldc, first, last, ep, ic+ir)
+				}
 				continue
 			}
 			clear(tmp)
@@ -165,8 +195,18 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 			for r := range h {
 				crow := c[co+r*ldc : co+r*ldc+w]
 				trow := tmp[r*gemmNR : r*gemmNR+w]
-				for j, v := range trow {
-					crow[j] += v
+				if ep != nil && first {
+					b := ep.bias[ic+ir+r]
+					for j, v := range trow {
+						crow[j] = v + b
+					}
+				} else {
+					for j, v := range trow {
+						crow[j] += v
+					}
+				}
+				if ep != nil && last && ep.clamp {
+					biasClampGo(crow, 0, ep.lo, ep.hi)
 				}
 			}
 		}
@@ -233,7 +273,7 @@ func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 	}
 	app := getScratch(packedALen(m, k))
 	packA(*app, transA, m, k, alpha, a, lda)
-	gemmPackedA(*app, m, n, k, transB, b, ldb, c, ldc)
+	gemmPackedA(*app, m, n, k, transB, b, ldb, c, ldc, nil)
 	putScratch(app)
 }
 
@@ -246,5 +286,23 @@ func packStrip16Go(dst, src []float32, ldb, kc int) {
 func packStrip16OffGo(dst, src []float32, offs []int) {
 	for kk, o := range offs {
 		copy(dst[kk*gemmNR:kk*gemmNR+gemmNR], src[o:o+gemmNR])
+	}
+}
+
+// microKernelEpGo is the portable microKernelEp.
+func microKernelEpGo(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row int) {
+	if first {
+		for r := range gemmMR {
+			crow := c[r*ldc : r*ldc+gemmNR]
+			for j := range crow {
+				crow[j] = ep.bias[row+r]
+			}
+		}
+	}
+	microKernelGo(kc, a, b, c, ldc)
+	if last && ep.clamp {
+		for r := range gemmMR {
+			biasClampGo(c[r*ldc:r*ldc+gemmNR], 0, ep.lo, ep.hi)
+		}
 	}
 }

@@ -110,15 +110,8 @@ func (pc *PackedConv) runImplicit(n int, x, y []float32) {
 		ncol := min(chunk, ip.n-j0)
 		cp := getScratch(pc.mg * ncol)
 		cs := *cp
-		bias := pc.bias[g*pc.mg : (g+1)*pc.mg]
-		for m := range pc.mg {
-			row := cs[m*ncol : (m+1)*ncol]
-			for j := range row {
-				row[j] = bias[m]
-			}
-		}
 		offs := pc.implicitOffs(j0)
-		gemmPackedAOff(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, ph[i*ip.glen:(i+1)*ip.glen], offs, cs, ncol)
+		gemmPackedAOff(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, ph[i*ip.glen:(i+1)*ip.glen], offs, cs, ncol, &pc.ep[g])
 		yg := y[(img*p.M+g*pc.mg)*ohw : (img*p.M+(g+1)*pc.mg)*ohw]
 		oh0, oh1 := j0/ip.wq, min(p.OH, (j0+ncol+ip.wq-1)/ip.wq)
 		for m := range pc.mg {
@@ -132,7 +125,7 @@ func (pc *PackedConv) runImplicit(n int, x, y []float32) {
 				}
 				dst := yrow[oh*p.OW+a-oh*ip.wq : oh*p.OW+b-oh*ip.wq]
 				copy(dst, crow[a-j0:b-j0])
-				if p.Act != ActNone {
+				if pc.post {
 					BiasAct(dst, 0, p.Act, p.Alpha, p.Beta)
 				}
 			}

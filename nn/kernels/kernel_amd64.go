@@ -48,3 +48,42 @@ func packStrip16Off(dst, src []float32, offs []int) {
 	_ = dst[len(offs)*gemmNR-1]
 	packB16Off(&dst[0], &src[0], &offs[0], len(offs))
 }
+
+//go:noescape
+func biasClampAVX(y *float32, n int, bias, lo, hi float32)
+
+// biasClamp sets y[i] = min(max(y[i]+bias, lo), hi).
+func biasClamp(y []float32, bias, lo, hi float32) {
+	n := len(y) &^ 7
+	if hasAVX2FMA && n > 0 {
+		biasClampAVX(&y[0], n, bias, lo, hi)
+	} else {
+		n = 0
+	}
+	biasClampGo(y[n:], bias, lo, hi)
+}
+
+//go:noescape
+func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+
+// microKernelEp is microKernel with the epilogue of ep (see epilogue).
+func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row int) {
+	if !hasAVX2FMA {
+		microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row)
+		return
+	}
+	_ = a[kc*gemmMR-1]
+	_ = b[kc*gemmNR-1]
+	_ = c[(gemmMR-1)*ldc+gemmNR-1]
+	flags := 1
+	var bias *float32
+	if first {
+		flags = 0
+		bias = &ep.bias[row]
+		_ = ep.bias[row+gemmMR-1]
+	}
+	if last && ep.clamp {
+		flags |= 2
+	}
+	sgemmKernel6x16Ep(kc, &a[0], &b[0], &c[0], ldc, flags, bias, ep.lo, ep.hi)
+}

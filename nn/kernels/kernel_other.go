@@ -9,3 +9,9 @@ func microKernel(kc int, a, b, c []float32, ldc int) { microKernelGo(kc, a, b, c
 func packStrip16(dst, src []float32, ldb, kc int) { packStrip16Go(dst, src, ldb, kc) }
 
 func packStrip16Off(dst, src []float32, offs []int) { packStrip16OffGo(dst, src, offs) }
+
+func biasClamp(y []float32, bias, lo, hi float32) { biasClampGo(y, bias, lo, hi) }
+
+func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row int) {
+	microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row)
+}

@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // convAlgo is the algorithm a PackedConv runs.
 type convAlgo int
@@ -32,6 +35,8 @@ type PackedConv struct {
 	wpLen int       // length of one group's packed A
 	bias  []float32 // [M], zeros when none was given
 	imp   *implicitPlan
+	ep    []epilogue // per group: bias (padded) and fused Relu/Clip
+	post  bool       // activation not fused: BiasAct after the GEMM
 }
 
 // PackConvWeights validates p and prepares w (and bias, which may be nil)
@@ -64,6 +69,14 @@ func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
 	default:
 		pc.algo = algoImplicit
 		pc.imp = newImplicitPlan(p, pc.cg)
+	}
+	lo, hi, clamp, post := clampOf(p)
+	pc.post = post
+	mgPad := (pc.mg + gemmMR - 1) / gemmMR * gemmMR
+	for g := range p.Group {
+		b := make([]float32, mgPad)
+		copy(b, pc.bias[g*pc.mg:(g+1)*pc.mg])
+		pc.ep = append(pc.ep, epilogue{bias: b, clamp: clamp, lo: lo, hi: hi})
 	}
 	if pc.algo != algoDepthwise {
 		pc.wpLen = packedALen(pc.mg, pc.kdim)
@@ -166,15 +179,8 @@ func (pc *PackedConv) runGemm(n int, x, y []float32) {
 				BiasAct(yg[m*ohw:m*ohw+ncol], bias[m], p.Act, p.Alpha, p.Beta)
 			}
 		} else {
-			for m := range pc.mg {
-				row := yg[m*ohw : m*ohw+ncol]
-				bv := bias[m]
-				for j := range row {
-					row[j] = bv
-				}
-			}
-			gemmPackedA(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, false, b, ldb, yg, ohw)
-			if p.Act != ActNone {
+			gemmPackedA(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, false, b, ldb, yg, ohw, &pc.ep[g])
+			if pc.post {
 				for m := range pc.mg {
 					BiasAct(yg[m*ohw:m*ohw+ncol], 0, p.Act, p.Alpha, p.Beta)
 				}
@@ -234,4 +240,20 @@ func im2col(p ConvParams, cg int, xg []float32, j0, ncol int, dst []float32) {
 			}
 		}
 	}
+}
+
+// clampOf maps an activation onto the GEMM epilogue's clamp: Relu and Clip
+// fuse (clamp true); None needs nothing; others run as a pass afterwards
+// (post true).
+func clampOf(p ConvParams) (lo, hi float32, clamp, post bool) {
+	inf := float32(math.Inf(1))
+	switch p.Act {
+	case ActNone:
+		return -inf, inf, false, false
+	case ActRelu:
+		return 0, inf, true, false
+	case ActClip:
+		return p.Alpha, p.Beta, true, false
+	}
+	return -inf, inf, false, true
 }

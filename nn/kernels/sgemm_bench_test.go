@@ -58,7 +58,7 @@ func BenchmarkSgemmPackedA(b *testing.B) {
 			packA(ap, false, s.m, s.k, 1, a, s.k)
 			c := make([]float32, s.m*s.n)
 			for b.Loop() {
-				gemmPackedA(ap, s.m, s.n, s.k, false, bb, s.n, c, s.n)
+				gemmPackedA(ap, s.m, s.n, s.k, false, bb, s.n, c, s.n, nil)
 			}
 			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
