@@ -18,16 +18,18 @@ import (
 	"github.com/sluice-ml/sluice/nn/onnx/onnxpb"
 )
 
-// nodeTestDir is where Debian's libonnx-testdata installs the ONNX backend
-// node tests (apt-get install libonnx-testdata).
-const nodeTestDir = "/usr/share/libonnx-testdata/data/node"
+// testDataDir is where Debian's libonnx-testdata installs the ONNX backend
+// tests (apt-get install libonnx-testdata): "node" holds the operator
+// tests; "pytorch-converted", "pytorch-operator" and "simple" hold small
+// PyTorch-exported modules in the same layout (model.onnx plus
+// test_data_set_*/input_*.pb, output_*.pb), run too where every operator
+// is supported.
+const testDataDir = "/usr/share/libonnx-testdata/data"
 
 // nodeTestExceptions are node tests of supported operators that are not
 // expected to pass, with the reason. Every other test whose operators are
 // all implemented must pass.
 var nodeTestExceptions = map[string]string{
-	"test_batchnorm_epsilon_training_mode":     "training mode (batch statistics, running-stat outputs) is out of scope for inference",
-	"test_batchnorm_example_training_mode":     "training mode (batch statistics, running-stat outputs) is out of scope for inference",
 	"test_training_dropout":                    "training-mode Dropout is random; expected output is one RNG draw",
 	"test_training_dropout_default":            "training-mode Dropout is random; expected output is one RNG draw",
 	"test_training_dropout_default_mask":       "training-mode Dropout is random; expected output is one RNG draw",
@@ -48,14 +50,20 @@ type nodeTest struct {
 }
 
 func TestONNXNodeConformance(t *testing.T) {
-	entries, err := os.ReadDir(nodeTestDir)
+	for _, suite := range []string{"node", "pytorch-converted", "pytorch-operator", "simple"} {
+		t.Run(suite, func(t *testing.T) { runSuite(t, filepath.Join(testDataDir, suite)) })
+	}
+}
+
+func runSuite(t *testing.T, suiteDir string) {
+	entries, err := os.ReadDir(suiteDir)
 	if err != nil {
-		t.Skipf("ONNX node tests not installed (%v): apt-get install libonnx-testdata", err)
+		t.Skipf("ONNX backend tests not installed (%v): apt-get install libonnx-testdata", err)
 	}
 	type tally struct{ pass, total int }
 	perOp := map[string]*tally{}
 	for _, e := range entries {
-		dir := filepath.Join(nodeTestDir, e.Name())
+		dir := filepath.Join(suiteDir, e.Name())
 		g, err := onnx.Load(context.Background(), filepath.Join(dir, "model.onnx"), onnx.Options{})
 		if err != nil {
 			continue // other opsets/domains: not ours
@@ -109,7 +117,7 @@ func TestONNXNodeConformance(t *testing.T) {
 		pass += perOp[op].pass
 		total += perOp[op].total
 	}
-	t.Logf("ONNX node tests passed per op (%d/%d):\n%s", pass, total, b.String())
+	t.Logf("%s: tests passed per op (%d/%d):\n%s", filepath.Base(suiteDir), pass, total, b.String())
 }
 
 // mainOp names a multi-node test by its most specific operator.

@@ -211,12 +211,11 @@ func compileBatchNorm(n *graph.Node, opset int, isConst func(string) bool) (opFu
 			extra++
 		}
 	}
-	if n.Int("training_mode", 0) != 0 || (extra > 0 && opset >= 9) {
-		return nil, unsupported("BatchNormalization in training mode")
+	training := n.Int("training_mode", 0) != 0 || (extra > 0 && opset >= 14)
+	if !training && extra > 0 {
+		return nil, unsupported("BatchNormalization with statistics outputs outside training mode (opset %d)", opset)
 	}
-	if opset < 7 && n.Int("is_test", 0) == 0 && extra > 0 {
-		return nil, unsupported("BatchNormalization in training mode")
-	}
+	momentum := float64(n.Float("momentum", 0.9))
 	return func(x *exec, ins []*nn.Tensor) error {
 		X, err := f32in(ins[0], "X")
 		if err != nil {
@@ -240,10 +239,45 @@ func compileBatchNorm(n *graph.Node, opset int, isConst func(string) bool) (opFu
 		}
 		Y := x.out(0, nn.Float32, s).F32()
 		sp := nn.NumElements(s[2:])
+		mean, vr := p[2], p[3]
+		if training {
+			// Batch statistics (population variance), and the updated
+			// running statistics as outputs 1 and 2.
+			mean, vr = make([]float32, C), make([]float32, C)
+			cnt := float64(s[0] * sp)
+			for c := 0; c < C; c++ {
+				var sum, sq float64
+				for b := 0; b < s[0]; b++ {
+					for _, v := range X[(b*C+c)*sp : (b*C+c+1)*sp] {
+						sum += float64(v)
+					}
+				}
+				m := sum / cnt
+				for b := 0; b < s[0]; b++ {
+					for _, v := range X[(b*C+c)*sp : (b*C+c+1)*sp] {
+						d := float64(v) - m
+						sq += d * d
+					}
+				}
+				mean[c], vr[c] = float32(m), float32(sq/cnt)
+			}
+			if len(x.step.out) > 1 && x.step.out[1] >= 0 {
+				rm := x.out(1, nn.Float32, []int{C}).F32()
+				for c := range rm {
+					rm[c] = float32(float64(p[2][c])*momentum + float64(mean[c])*(1-momentum))
+				}
+			}
+			if len(x.step.out) > 2 && x.step.out[2] >= 0 {
+				rv := x.out(2, nn.Float32, []int{C}).F32()
+				for c := range rv {
+					rv[c] = float32(float64(p[3][c])*momentum + float64(vr[c])*(1-momentum))
+				}
+			}
+		}
 		x.parallel(s[0]*C, func(nc int) {
 			c := nc % C
-			a := float32(float64(p[0][c]) / math.Sqrt(float64(p[3][c])+eps))
-			b := p[1][c] - p[2][c]*a
+			a := float32(float64(p[0][c]) / math.Sqrt(float64(vr[c])+eps))
+			b := p[1][c] - mean[c]*a
 			xs, ys := X[nc*sp:(nc+1)*sp], Y[nc*sp:(nc+1)*sp]
 			for i, v := range xs {
 				ys[i] = v*a + b
