@@ -326,3 +326,38 @@ func indexMap(idx []int32, out []int, st []int, base int) {
 		}
 	}
 }
+
+// indexCache is an operator's cached gather index map, valid while the
+// shapes (and parameters) it was built for stay the same.
+type indexCache struct {
+	key []int
+	idx []int32
+}
+
+// indexMapFor returns an index map of n entries for key, building it with
+// build only when key differs from the cached one: data-movement operators
+// (Transpose, Slice, Expand, Pad) then allocate nothing per run.
+func (x *exec) indexMapFor(key []int, n int, build func(idx []int32)) []int32 {
+	c := x.cache()
+	if ic, ok := (*c).(*indexCache); ok && slicesEqual(ic.key, key) && len(ic.idx) == n {
+		return ic.idx
+	}
+	ic := &indexCache{key: append([]int(nil), key...), idx: make([]int32, n)}
+	build(ic.idx)
+	if !x.fresh {
+		*c = ic
+	}
+	return ic.idx
+}
+
+func slicesEqual(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

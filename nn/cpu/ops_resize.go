@@ -79,50 +79,55 @@ func compilePad(n *graph.Node, opset int, isConst func(string) bool) (opFunc, er
 				zeroData(t.Data)
 			}
 		}
-		// Per-dimension source index of each output coordinate (-1: pad).
-		src := make([][]int, r)
-		for d := 0; d < r; d++ {
-			src[d] = make([]int, out[d])
-			dim := in.Shape[d]
-			for o := range src[d] {
-				i := o - int(pads[d])
-				if i < 0 || i >= dim {
-					switch mode {
-					case "constant":
-						i = -1
-					case "edge":
-						i = min(max(i, 0), dim-1)
-					case "reflect":
-						if dim == 1 {
-							i = 0
-							break
-						}
-						period := 2 * (dim - 1)
-						i = ((i % period) + period) % period
-						if i >= dim {
-							i = period - i
+		key := append(append([]int(nil), in.Shape...), out...)
+		for _, p := range pads {
+			key = append(key, int(p))
+		}
+		idx := x.indexMapFor(key, t.Len(), func(idx []int32) {
+			// Per-dimension source index of each output coordinate (-1: pad).
+			src := make([][]int, r)
+			for d := 0; d < r; d++ {
+				src[d] = make([]int, out[d])
+				dim := in.Shape[d]
+				for o := range src[d] {
+					i := o - int(pads[d])
+					if i < 0 || i >= dim {
+						switch mode {
+						case "constant":
+							i = -1
+						case "edge":
+							i = min(max(i, 0), dim-1)
+						case "reflect":
+							if dim == 1 {
+								i = 0
+								break
+							}
+							period := 2 * (dim - 1)
+							i = ((i % period) + period) % period
+							if i >= dim {
+								i = period - i
+							}
 						}
 					}
+					src[d][o] = i
 				}
-				src[d][o] = i
 			}
-		}
-		idx := make([]int32, t.Len())
-		st := strides(in.Shape)
-		pos := make([]int, r)
-		for k := range idx {
-			unravel(k, out, pos)
-			off := 0
-			for d := 0; d < r; d++ {
-				i := src[d][pos[d]]
-				if i < 0 {
-					off = -1
-					break
+			st := strides(in.Shape)
+			pos := make([]int, r)
+			for k := range idx {
+				unravel(k, out, pos)
+				off := 0
+				for d := 0; d < r; d++ {
+					i := src[d][pos[d]]
+					if i < 0 {
+						off = -1
+						break
+					}
+					off += i * st[d]
 				}
-				off += i * st[d]
+				idx[k] = int32(off)
 			}
-			idx[k] = int32(off)
-		}
+		})
 		takeInto(t.Data, in.Data, idx)
 		return nil
 	}, nil

@@ -349,8 +349,7 @@ func compileTranspose(n *graph.Node, opset int, isConst func(string) bool) (opFu
 			ost[i] = st[a]
 		}
 		t := x.out(0, in.DType, out)
-		idx := make([]int32, t.Len())
-		indexMap(idx, out, ost, 0)
+		idx := x.indexMapFor(append(append([]int(nil), out...), ost...), t.Len(), func(idx []int32) { indexMap(idx, out, ost, 0) })
 		takeInto(t.Data, in.Data, idx)
 		return nil
 	}, nil
@@ -541,8 +540,8 @@ func compileSlice(n *graph.Node, opset int, isConst func(string) bool) (opFunc, 
 			ost[ax] = st[ax] * int(step)
 		}
 		t := x.out(0, data.DType, out)
-		idx := make([]int32, t.Len())
-		indexMap(idx, out, ost, base)
+		key := append(append(append([]int(nil), out...), ost...), base)
+		idx := x.indexMapFor(key, t.Len(), func(idx []int32) { indexMap(idx, out, ost, base) })
 		takeInto(t.Data, data.Data, idx)
 		return nil
 	}, nil
@@ -569,8 +568,8 @@ func compileExpand(n *graph.Node, opset int, isConst func(string) bool) (opFunc,
 			return shapeErr("Expand to %v is too large", out)
 		}
 		t := x.out(0, ins[0].DType, out)
-		idx := make([]int32, t.Len())
-		indexMap(idx, out, bstrides(ins[0].Shape, out), 0)
+		key := append(append([]int(nil), ins[0].Shape...), out...)
+		idx := x.indexMapFor(key, t.Len(), func(idx []int32) { indexMap(idx, out, bstrides(ins[0].Shape, out), 0) })
 		takeInto(t.Data, ins[0].Data, idx)
 		return nil
 	}, nil
