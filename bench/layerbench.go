@@ -23,6 +23,9 @@ type LayerResult struct {
 	GFLOP     float64 // work per run
 	// Best seconds per run for each backend; 0 when not measured.
 	GoSec, BLASSec, GemmSec float64
+	// Mean CPU seconds per run (all threads) for each backend: on a busy
+	// machine, GFLOP/(CPU/threads) estimates the uncontended speed.
+	GoCPU, BLASCPU float64
 }
 
 // GFLOPs returns work/seconds, or 0 when sec is 0.
@@ -34,12 +37,14 @@ func (r LayerResult) GFLOPs(sec float64) float64 {
 }
 
 // timeBest runs f until minTime has passed (at least 3 times) after one
-// warm-up call and returns the fastest run in seconds.
-func timeBest(minTime time.Duration, f func()) float64 {
+// warm-up call and returns the fastest run in seconds and the mean process
+// CPU seconds per run.
+func timeBest(minTime time.Duration, f func()) (best, cpu float64) {
 	f()
-	best := 0.0
 	start := time.Now()
-	for i := 0; i < 3 || time.Since(start) < minTime; i++ {
+	c0 := processCPU()
+	i := 0
+	for ; i < 3 || time.Since(start) < minTime; i++ {
 		t0 := time.Now()
 		f()
 		d := time.Since(t0).Seconds()
@@ -47,7 +52,7 @@ func timeBest(minTime time.Duration, f func()) float64 {
 			best = d
 		}
 	}
-	return best
+	return best, (processCPU() - c0) / float64(i)
 }
 
 // MeasureLayers times every convolution of model at the given batch with
@@ -83,10 +88,12 @@ func MeasureLayers(model string, batch int, minTime time.Duration) ([]LayerResul
 		run := func() { pc.Run(p.N, x, y) }
 		for range 2 {
 			kernels.UsePureGo(true)
-			res.GoSec = minPos(res.GoSec, timeBest(minTime/4, run))
+			t, c := timeBest(minTime/4, run)
+			res.GoSec, res.GoCPU = minPos(res.GoSec, t), minPos(res.GoCPU, c)
 			if kernels.OpenBLASLoaded() {
 				kernels.UsePureGo(false)
-				res.BLASSec = minPos(res.BLASSec, timeBest(minTime/4, run))
+				t, c := timeBest(minTime/4, run)
+				res.BLASSec, res.BLASCPU = minPos(res.BLASSec, t), minPos(res.BLASCPU, c)
 			}
 		}
 		if kernels.OpenBLASLoaded() && res.Algorithm != "depthwise" {
@@ -95,7 +102,7 @@ func MeasureLayers(model string, batch int, minTime time.Duration) ([]LayerResul
 			mg, ohw, kd := p.M/p.Group, p.OH*p.OW, p.C/p.Group*p.KH*p.KW
 			bm := randVec(r, kd*ohw)
 			kernels.UsePureGo(false)
-			res.GemmSec = timeBest(minTime/2, func() {
+			res.GemmSec, _ = timeBest(minTime/2, func() {
 				parallelImages(p.N*p.Group, func(i int) {
 					g := i % p.Group
 					kernels.SgemmSerial(false, false, mg, ohw, kd, 1, w[g*mg*kd:], kd, bm, ohw, 0, y[i*mg*ohw:], ohw)
@@ -128,8 +135,14 @@ func randVec(r *rand.Rand, n int) []float32 {
 func WriteLayerTable(w io.Writer, model string, threads int, rs []LayerResult) {
 	peak := PeakGFLOPs * float64(threads) / 2
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "layer\tgo algo\tblas algo\tMFLOP\tgo ms\tgo GF/s\tblas ms\tblas GF/s\tgemm GF/s\tbest %%peak\tbest/gemm\t\n")
-	var tf, tg, tb, tbest float64
+	fmt.Fprintf(tw, "layer\tgo algo\tblas algo\tMFLOP\tgo ms\tgo GF/s\tgo cpuGF/s\tblas ms\tblas GF/s\tblas cpuGF/s\tgemm GF/s\tbest %%peak\tbest/gemm\t\n")
+	var tf, tg, tb, tbest, tgc, tbc float64
+	cpuRate := func(gf, cpu float64) float64 {
+		if cpu == 0 {
+			return 0
+		}
+		return gf / (cpu / float64(threads))
+	}
 	for _, r := range rs {
 		best := r.GoSec
 		if r.BLASSec > 0 && r.BLASSec < best {
@@ -139,16 +152,20 @@ func WriteLayerTable(w io.Writer, model string, threads int, rs []LayerResult) {
 		if r.GemmSec > 0 {
 			ratio = fmt.Sprintf("%.2f", r.GFLOPs(best)/r.GFLOPs(r.GemmSec))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.3f\t%.1f\t%.3f\t%.1f\t%.1f\t%.0f%%\t%s\t\n", r.Layer.Name, r.Algorithm, r.BLASAlgo, r.GFLOP*1e3,
-			r.GoSec*1e3, r.GFLOPs(r.GoSec), r.BLASSec*1e3, r.GFLOPs(r.BLASSec), r.GFLOPs(r.GemmSec), 100*r.GFLOPs(best)/peak, ratio)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.3f\t%.1f\t%.1f\t%.3f\t%.1f\t%.1f\t%.1f\t%.0f%%\t%s\t\n", r.Layer.Name, r.Algorithm, r.BLASAlgo, r.GFLOP*1e3,
+			r.GoSec*1e3, r.GFLOPs(r.GoSec), cpuRate(r.GFLOP, r.GoCPU), r.BLASSec*1e3, r.GFLOPs(r.BLASSec), cpuRate(r.GFLOP, r.BLASCPU),
+			r.GFLOPs(r.GemmSec), 100*r.GFLOPs(best)/peak, ratio)
 		tf += r.GFLOP
 		tg += r.GoSec
 		tb += r.BLASSec
 		tbest += best
+		tgc += r.GoCPU
+		tbc += r.BLASCPU
 	}
-	fmt.Fprintf(tw, "TOTAL %s\t\t\t%.0f\t%.2f\t%.1f\t%.2f\t%.1f\t\t%.0f%%\t\t\n", model, tf*1e3, tg*1e3, tf/tg, tb*1e3, tf/max(tb, 1e-12), 100*tf/tbest/peak)
+	fmt.Fprintf(tw, "TOTAL %s\t\t\t%.0f\t%.2f\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t\t%.0f%%\t\t\n", model, tf*1e3, tg*1e3, tf/tg, cpuRate(tf, tgc),
+		tb*1e3, tf/max(tb, 1e-12), cpuRate(tf, tbc), 100*tf/tbest/peak)
 	tw.Flush()
 	n := rs[0].Layer.P.N
-	fmt.Fprintf(w, "conv-only bound at batch %d: go %.1f img/s, openblas %.1f img/s, best-per-layer %.1f img/s\n\n",
-		n, float64(n)/tg, float64(n)/max(tb, 1e-12), float64(n)/tbest)
+	fmt.Fprintf(w, "conv-only bound at batch %d: go %.1f img/s (CPU-time estimate %.1f), openblas %.1f img/s (%.1f), best-per-layer %.1f img/s\n\n",
+		n, float64(n)/tg, float64(n)*float64(threads)/max(tgc, 1e-12), float64(n)/max(tb, 1e-12), float64(n)*float64(threads)/max(tbc, 1e-12), float64(n)/tbest)
 }

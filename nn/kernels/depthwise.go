@@ -17,21 +17,29 @@ func (pc *PackedConv) runDepthwise(n int, x, y []float32) {
 		items = (planes + per - 1) / per
 	}
 	parallelFor(items, func(_, it int) {
+		var sp *[]float32
+		var scratch []float32
+		if pc.imp != nil {
+			sp = getScratch(depthwiseScratch(pc.imp))
+			scratch = *sp
+		}
 		for q := it * per; q < min(planes, (it+1)*per); q++ {
 			img, m := q/p.M, q%p.M
 			c := m / pc.mg
 			xp := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
 			yp := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
-			depthwisePlane(p, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp)
+			if !depthwisePlaneFast(p, pc.imp, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp, scratch) {
+				depthwisePlane(p, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp)
+			}
+		}
+		if sp != nil {
+			putScratch(sp)
 		}
 	})
 }
 
 // depthwisePlane convolves one [H, W] plane with one KH×KW filter.
 func depthwisePlane(p ConvParams, xp, w []float32, bias float32, yp []float32) {
-	if depthwisePlaneFast(p, xp, w, bias, yp) {
-		return
-	}
 	for i := range yp {
 		yp[i] = bias
 	}

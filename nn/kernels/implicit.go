@@ -20,6 +20,7 @@ type implicitPlan struct {
 	glen   int // floats of phases per image and group, slack included
 	n      int // wide output columns: (OH-1)*wq + OW
 	rowOff []int
+	hiOff  int // largest rowOff
 }
 
 func newImplicitPlan(p ConvParams, cg int) *implicitPlan {
@@ -45,6 +46,7 @@ func newImplicitPlan(p ConvParams, cg int) *implicitPlan {
 	for _, o := range ip.rowOff {
 		hi = max(hi, o)
 	}
+	ip.hiOff = hi
 	ip.glen = max(cg*p.StrideH*p.StrideW*ip.plane, hi+ip.n) + gemmNR
 	return ip
 }
@@ -76,6 +78,14 @@ func (ip *implicitPlan) build(p ConvParams, cg int, xg, dst []float32) {
 			a := ih + p.PadTop
 			prow := c*sh*sw*ip.plane + (a%sh)*sw*ip.plane + (a/sh)*ip.wq
 			src := xg[c*hw+ih*p.W : c*hw+(ih+1)*p.W]
+			if sw == 2 {
+				// src[2t] lands in padded column 2t+PadLeft, src[2t+1] in 2t+1+PadLeft.
+				pl := p.PadLeft
+				ev := dst[prow+(pl&1)*ip.plane+pl>>1:]
+				od := dst[prow+((pl+1)&1)*ip.plane+(pl+1)>>1:]
+				splitEvenOdd(ev, od, src)
+				continue
+			}
 			for b := range sw {
 				// columns iw with (iw+PadLeft) % sw == b
 				iw0 := ((b-p.PadLeft)%sw + sw) % sw

@@ -87,3 +87,25 @@ func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epi
 	}
 	sgemmKernel6x16Ep(kc, &a[0], &b[0], &c[0], ldc, flags, bias, ep.lo, ep.hi)
 }
+
+//go:noescape
+func deinterleave2(even, odd, src *float32, n16 int)
+
+// splitEvenOdd writes src[2t] to even[t] and src[2t+1] to odd[t].
+func splitEvenOdd(even, odd, src []float32) {
+	n16 := len(src) / 16
+	if hasAVX2FMA && n16 > 0 {
+		_ = even[n16*8-1]
+		_ = odd[n16*8-1]
+		deinterleave2(&even[0], &odd[0], &src[0], n16)
+	} else {
+		n16 = 0
+	}
+	for i := n16 * 16; i < len(src); i++ {
+		if i&1 == 0 {
+			even[i>>1] = src[i]
+		} else {
+			odd[i>>1] = src[i]
+		}
+	}
+}

@@ -15,3 +15,13 @@ func biasClamp(y []float32, bias, lo, hi float32) { biasClampGo(y, bias, lo, hi)
 func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row int) {
 	microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row)
 }
+
+func splitEvenOdd(even, odd, src []float32) {
+	for i, v := range src {
+		if i&1 == 0 {
+			even[i>>1] = v
+		} else {
+			odd[i>>1] = v
+		}
+	}
+}

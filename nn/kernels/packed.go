@@ -63,6 +63,9 @@ func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
 	switch {
 	case pc.cg == 1 && p.Group > 1:
 		pc.algo = algoDepthwise
+		if hasAVX2FMA && p.KH == 3 && p.KW == 3 {
+			pc.imp = newImplicitPlan(p, 1)
+		}
 	case p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0:
 		pc.algo = algoPointwise
