@@ -23,6 +23,7 @@ var convBenchLayers = []struct {
 	{"mobilenet.dw112.s2", convCase(8, 96, 112, 112, 96, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 96, ActClip)},
 	{"mobilenet.dw56", convCase(8, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 144, ActClip)},
 	{"mobilenet.dw7", convCase(8, 960, 7, 7, 960, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 960, ActClip)},
+	{"mobilenet.dw14.s2", convCase(8, 576, 14, 14, 576, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 576, ActClip)},
 	{"mobilenet.project14", convCase(8, 576, 14, 14, 96, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone)},
 	{"mobilenet.expand7", convCase(8, 160, 7, 7, 960, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActClip)},
 	{"squeezenet.features0", convCase(8, 3, 224, 224, 64, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActRelu)},

@@ -306,3 +306,15 @@ func microKernelEpGo(kc int, a, b, c []float32, ldc int, first, last bool, ep *e
 		}
 	}
 }
+
+func splitEvenOddGo(even, odd, src []float32) {
+	h := len(src) / 2
+	even, odd = even[:h+len(src)&1], odd[:h]
+	for t := range odd {
+		even[t] = src[2*t]
+		odd[t] = src[2*t+1]
+	}
+	if len(src)&1 == 1 {
+		even[h] = src[len(src)-1]
+	}
+}

@@ -73,19 +73,24 @@ func (ip *implicitPlan) build(p ConvParams, cg int, xg, dst []float32) {
 	}
 	clear(dst)
 	sh, sw := p.StrideH, p.StrideW
+	if sh == 2 && sw == 2 {
+		// src[2t] lands in padded column 2t+PadLeft, src[2t+1] in 2t+1+PadLeft.
+		pl := p.PadLeft
+		eo, oo := (pl&1)*ip.plane+pl>>1, ((pl+1)&1)*ip.plane+(pl+1)>>1
+		for c := range cg {
+			for ih := range p.H {
+				a := ih + p.PadTop
+				prow := c*4*ip.plane + (a&1)*2*ip.plane + (a>>1)*ip.wq
+				splitEvenOdd(dst[prow+eo:], dst[prow+oo:], xg[c*hw+ih*p.W:c*hw+(ih+1)*p.W])
+			}
+		}
+		return
+	}
 	for c := range cg {
 		for ih := range p.H {
 			a := ih + p.PadTop
 			prow := c*sh*sw*ip.plane + (a%sh)*sw*ip.plane + (a/sh)*ip.wq
 			src := xg[c*hw+ih*p.W : c*hw+(ih+1)*p.W]
-			if sw == 2 {
-				// src[2t] lands in padded column 2t+PadLeft, src[2t+1] in 2t+1+PadLeft.
-				pl := p.PadLeft
-				ev := dst[prow+(pl&1)*ip.plane+pl>>1:]
-				od := dst[prow+((pl+1)&1)*ip.plane+(pl+1)>>1:]
-				splitEvenOdd(ev, od, src)
-				continue
-			}
 			for b := range sw {
 				// columns iw with (iw+PadLeft) % sw == b
 				iw0 := ((b-p.PadLeft)%sw + sw) % sw

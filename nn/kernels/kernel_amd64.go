@@ -101,11 +101,5 @@ func splitEvenOdd(even, odd, src []float32) {
 	} else {
 		n16 = 0
 	}
-	for i := n16 * 16; i < len(src); i++ {
-		if i&1 == 0 {
-			even[i>>1] = src[i]
-		} else {
-			odd[i>>1] = src[i]
-		}
-	}
+	splitEvenOddGo(even[n16*8:], odd[n16*8:], src[n16*16:])
 }

@@ -16,12 +16,4 @@ func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epi
 	microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row)
 }
 
-func splitEvenOdd(even, odd, src []float32) {
-	for i, v := range src {
-		if i&1 == 0 {
-			even[i>>1] = v
-		} else {
-			odd[i>>1] = v
-		}
-	}
-}
+func splitEvenOdd(even, odd, src []float32) { splitEvenOddGo(even, odd, src) }
