@@ -147,6 +147,20 @@ func readTensorPB(path string) (*nn.Tensor, error) {
 func runNodeTest(dir string, g *graph.Graph) error {
 	inputs := append([]graph.ValueInfo(nil), g.Inputs...)
 	outputs := append([]graph.ValueInfo(nil), g.Outputs...)
+	// Shape inference on the unoptimized graph, checked against the run.
+	inferIn := map[string][]int{}
+	ginfer := *g // NewSession optimizes g in place: keep a deep copy of the nodes
+	ginfer.Nodes = nil
+	for _, n := range g.Nodes {
+		c := *n
+		c.Inputs = append([]string(nil), n.Inputs...)
+		c.Outputs = append([]string(nil), n.Outputs...)
+		ginfer.Nodes = append(ginfer.Nodes, &c)
+	}
+	ginfer.Initializers = map[string]*nn.Tensor{}
+	for k, v := range g.Initializers {
+		ginfer.Initializers[k] = v
+	}
 	sess, err := NewSession(context.Background(), g, Options{Threads: 2})
 	if err != nil {
 		return err
@@ -171,6 +185,12 @@ func runNodeTest(dir string, g *graph.Graph) error {
 		}
 		got, err := sess.Run(context.Background(), feeds)
 		if err != nil {
+			return err
+		}
+		for name, tv := range feeds {
+			inferIn[name] = tv.Shape
+		}
+		if err := checkInferred(&ginfer, inferIn, got); err != nil {
 			return err
 		}
 		for i, out := range outputs {
@@ -240,4 +260,28 @@ func fixBF16(t *nn.Tensor, want nn.DType) *nn.Tensor {
 		d[i] = nn.BHalf(v)
 	}
 	return &nn.Tensor{DType: nn.BFloat16, Shape: t.Shape, Data: d}
+}
+
+// checkInferred runs graph.InferShapes with the fed shapes and checks every
+// dimension it claims to know against the computed outputs.
+func checkInferred(g *graph.Graph, inputs map[string][]int, got map[string]*nn.Tensor) error {
+	vals, err := graph.InferShapes(g, inputs)
+	if err != nil {
+		return fmt.Errorf("InferShapes: %w", err)
+	}
+	for name, t := range got {
+		vi, ok := vals[name]
+		if !ok || vi.Shape == nil {
+			continue
+		}
+		if len(vi.Shape) != len(t.Shape) {
+			return fmt.Errorf("InferShapes: output %q of rank %d, computed %v", name, len(vi.Shape), t.Shape)
+		}
+		for i, d := range vi.Shape {
+			if d >= 0 && d != t.Shape[i] {
+				return fmt.Errorf("InferShapes: output %q shape %v, computed %v", name, vi.Shape, t.Shape)
+			}
+		}
+	}
+	return nil
 }

@@ -94,6 +94,11 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 			return nil, err
 		}
 	}
+	// Shape inference with the declared input shapes: a model whose
+	// static shapes contradict each other fails here, naming the node.
+	if _, err := graph.InferShapes(g, nil); err != nil {
+		return nil, fmt.Errorf("%w: %w", nn.ErrMalformedModel, err)
+	}
 	if !opts.NoOptimize {
 		st, err := graph.Optimize(ctx, g, Evaluate)
 		if err != nil {

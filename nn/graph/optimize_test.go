@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/sluice-ml/sluice/nn"
@@ -94,5 +96,52 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+func TestInferShapes(t *testing.T) {
+	ints := func(v ...int64) *Attr { return &Attr{Type: AttrInts, Ints: v} }
+	g := &Graph{
+		Opset:   13,
+		Inputs:  []ValueInfo{{Name: "x", DType: nn.Float32, Shape: []int{-1, 3, 32, 32}}},
+		Outputs: []ValueInfo{{Name: "y"}},
+		Initializers: map[string]*nn.Tensor{
+			"w":  nn.NewTensor(nn.Float32, 8, 3, 3, 3),
+			"fc": nn.NewTensor(nn.Float32, 10, 8*8*8),
+			"b1": nn.FromInt64([]int64{1}, 1),
+		},
+		Nodes: []*Node{
+			{Op: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c"}, Attrs: map[string]*Attr{"pads": ints(1, 1, 1, 1), "strides": ints(2, 2)}},
+			{Op: "MaxPool", Inputs: []string{"c"}, Outputs: []string{"p"}, Attrs: map[string]*Attr{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "pads": ints(1, 1, 1, 1)}},
+			{Op: "Shape", Inputs: []string{"p"}, Outputs: []string{"s"}},
+			{Op: "Flatten", Inputs: []string{"p"}, Outputs: []string{"f"}},
+			{Op: "Gemm", Inputs: []string{"f", "fc"}, Outputs: []string{"y"}, Attrs: map[string]*Attr{"transB": {Type: AttrInt, I: 1}}},
+		},
+	}
+	tests := []struct {
+		batch []int
+		want  map[string]string
+	}{
+		{nil, map[string]string{"c": "[-1 8 16 16]", "p": "[-1 8 8 8]", "s": "[4]", "f": "[-1 512]", "y": "[-1 10]"}},
+		{[]int{4, 3, 32, 32}, map[string]string{"c": "[4 8 16 16]", "f": "[4 512]", "y": "[4 10]"}},
+	}
+	for _, tc := range tests {
+		in := map[string][]int{}
+		if tc.batch != nil {
+			in["x"] = tc.batch
+		}
+		vals, err := InferShapes(g, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range tc.want {
+			if got := fmt.Sprint(vals[name].Shape); got != want {
+				t.Errorf("%s: shape %s, want %s", name, got, want)
+			}
+		}
+	}
+	g.Initializers["w"] = nn.NewTensor(nn.Float32, 8, 4, 3, 3) // 4 input channels for 3
+	if _, err := InferShapes(g, nil); !errors.Is(err, nn.ErrShape) || !strings.Contains(err.Error(), "Conv") {
+		t.Fatalf("inconsistent Conv: %v", err)
 	}
 }
