@@ -195,6 +195,12 @@ func compileBinary(n *graph.Node, opset int, isConst func(string) bool) (opFunc,
 	op := map[string]binOp{"Add": opAdd, "Sub": opSub, "Mul": opMul, "Div": opDiv}[n.Op]
 	legacyBroadcast := opset < 7 && n.Int("broadcast", 0) != 0
 	legacyAxis := n.Int("axis", -1)
+	var act actFunc
+	if a := n.Str(graph.AttrActivation, ""); a != "" {
+		if act = activation(a, n.Float(graph.AttrActAlpha, 0), n.Float(graph.AttrActBeta, 0)); act == nil {
+			return nil, unsupported("fused activation %q", a)
+		}
+	}
 	return func(x *exec, ins []*nn.Tensor) error {
 		a, b := ins[0], ins[1]
 		if a == nil || b == nil {
@@ -223,7 +229,8 @@ func compileBinary(n *graph.Node, opset int, isConst func(string) bool) (opFunc,
 		as, bs := bstrides(a.Shape, out), bstrides(bShape, out)
 		switch ad := a.Data.(type) {
 		case []float32:
-			binaryF32(x, op, t.F32(), ad, b.Data.([]float32), out, as, bs, a.Len() == t.Len(), b.Len() == t.Len())
+			binaryF32(x, op, t.F32(), ad, b.Data.([]float32), out, as, bs, a.Len() == t.Len(), b.Len() == t.Len(), act)
+			return nil
 		case []float64:
 			binaryGen(op, t.Data.([]float64), ad, b.Data.([]float64), out, as, bs)
 		case []int64:
@@ -244,6 +251,18 @@ func compileBinary(n *graph.Node, opset int, isConst func(string) bool) (opFunc,
 			binaryGen(op, t.Data.([]uint64), ad, b.Data.([]uint64), out, as, bs)
 		default:
 			return unsupported("%s on %v", n.Op, a.DType)
+		}
+		if act != nil {
+			v := toFloat64(t.Data)
+			f := make([]float32, len(v))
+			for i := range v {
+				f[i] = float32(v[i])
+			}
+			act(f)
+			for i := range v {
+				v[i] = float64(f[i])
+			}
+			storeFloats(t.Data, v)
 		}
 		return nil
 	}, nil
@@ -301,10 +320,18 @@ func applyF32Scalar(op binOp, c, a []float32, s float32, scalarLeft bool) {
 
 // binaryF32 computes c = a op b over broadcast strides, with fast paths for
 // equal shapes and for rows where one side is a constant.
-func binaryF32(x *exec, op binOp, c, a, b []float32, out, as, bs []int, aFull, bFull bool) {
+func binaryF32(x *exec, op binOp, c, a, b []float32, out, as, bs []int, aFull, bFull bool, act actFunc) {
 	if aFull && bFull {
-		parallelChunks(x, len(c), func(lo, hi int) { applyF32(op, c[lo:hi], a[lo:hi], b[lo:hi]) })
+		parallelChunks(x, len(c), func(lo, hi int) {
+			applyF32(op, c[lo:hi], a[lo:hi], b[lo:hi])
+			if act != nil {
+				act(c[lo:hi])
+			}
+		})
 		return
+	}
+	if act != nil {
+		defer parallelChunks(x, len(c), func(lo, hi int) { act(c[lo:hi]) })
 	}
 	if len(b) == 1 && aFull {
 		parallelChunks(x, len(c), func(lo, hi int) { applyF32Scalar(op, c[lo:hi], a[lo:hi], b[0], false) })

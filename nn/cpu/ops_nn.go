@@ -564,61 +564,70 @@ func compileReduceMean(n *graph.Node, opset int, isConst func(string) bool) (opF
 	}, nil
 }
 
-// pool2D is the allocation-free 2-D MaxPool/AveragePool of one plane.
+// pool2D is the allocation-free 2-D MaxPool/AveragePool of one plane:
+// the valid kernel rows and columns of each window are computed once, so
+// the inner loops carry no bounds tests.
 func pool2D(g convGeom, isMax, includePad bool, xc, yc []float32) {
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
 	sh, sw, dh, dw := g.stride[0], g.stride[1], g.dil[0], g.dil[1]
 	kh, kw := g.k[0], g.k[1]
+	// first and last valid kernel tap for a window starting at s over n
+	valid := func(s, d, k, n int) (int, int) {
+		lo := 0
+		if s < 0 {
+			lo = (-s + d - 1) / d
+		}
+		hi := k
+		if last := s + (k-1)*d; last >= n {
+			hi = k - ((last-n)/d + 1)
+		}
+		return lo, max(hi, lo)
+	}
 	for oh := 0; oh < OH; oh++ {
 		h0 := oh*sh - g.padB[0]
-		hEnd := h0 + (kh-1)*dh + 1
-		padH := (min(hEnd, H+g.padE[0]) - h0 + dh - 1) / dh
-		for ow := 0; ow < OW; ow++ {
+		ilo, ihi := valid(h0, dh, kh, H)
+		padH := (min(h0+(kh-1)*dh+1, H+g.padE[0]) - h0 + dh - 1) / dh
+		yrow := yc[oh*OW : (oh+1)*OW]
+		for ow := range yrow {
 			w0 := ow*sw - g.padB[1]
-			wEnd := w0 + (kw-1)*dw + 1
+			jlo, jhi := valid(w0, dw, kw, W)
 			if isMax {
 				best := float32(math.Inf(-1))
-				for i := 0; i < kh; i++ {
-					ih := h0 + i*dh
-					if ih < 0 || ih >= H {
+				for i := ilo; i < ihi; i++ {
+					row := xc[(h0+i*dh)*W:]
+					if dw == 1 {
+						for _, v := range row[w0+jlo : w0+jhi] {
+							if v > best {
+								best = v
+							}
+						}
 						continue
 					}
-					row := xc[ih*W : (ih+1)*W]
-					for j := 0; j < kw; j++ {
-						iw := w0 + j*dw
-						if iw >= 0 && iw < W && row[iw] > best {
-							best = row[iw]
+					for j := jlo; j < jhi; j++ {
+						if v := row[w0+j*dw]; v > best {
+							best = v
 						}
 					}
 				}
-				yc[oh*OW+ow] = best
+				yrow[ow] = best
 				continue
 			}
 			var sum float32
-			cnt := 0
-			for i := 0; i < kh; i++ {
-				ih := h0 + i*dh
-				if ih < 0 || ih >= H {
-					continue
-				}
-				row := xc[ih*W : (ih+1)*W]
-				for j := 0; j < kw; j++ {
-					iw := w0 + j*dw
-					if iw >= 0 && iw < W {
-						sum += row[iw]
-						cnt++
-					}
+			for i := ilo; i < ihi; i++ {
+				row := xc[(h0+i*dh)*W:]
+				for j := jlo; j < jhi; j++ {
+					sum += row[w0+j*dw]
 				}
 			}
-			div := cnt
+			div := (ihi - ilo) * (jhi - jlo)
 			if includePad {
-				div = padH * ((min(wEnd, W+g.padE[1]) - w0 + dw - 1) / dw)
+				div = padH * ((min(w0+(kw-1)*dw+1, W+g.padE[1]) - w0 + dw - 1) / dw)
 			}
 			if div > 0 {
-				yc[oh*OW+ow] = sum / float32(div)
+				yrow[ow] = sum / float32(div)
 			} else {
-				yc[oh*OW+ow] = 0
+				yrow[ow] = 0
 			}
 		}
 	}

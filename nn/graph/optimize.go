@@ -22,7 +22,7 @@ type Stats struct {
 // absorbed; backends that run Conv must honour them. They are not ONNX
 // attributes (the "_" prefix cannot collide with ONNX names).
 const (
-	AttrActivation = "_activation" // "Relu", "Clip", "LeakyRelu"
+	AttrActivation = "_activation" // "Relu", "Clip", "LeakyRelu"; on Conv and Add
 	AttrActAlpha   = "_act_alpha"  // Clip min, LeakyRelu alpha
 	AttrActBeta    = "_act_beta"   // Clip max
 )
@@ -244,7 +244,7 @@ func foldBatchNorm(g *Graph) int {
 }
 
 // fuseActivations absorbs Relu, LeakyRelu and constant-bound Clip into the
-// Conv that is their only input.
+// Conv or Add (a residual connection) that is their only input.
 func fuseActivations(g *Graph) int {
 	fused := 0
 	cons := g.Consumers()
@@ -269,7 +269,7 @@ func fuseActivations(g *Graph) int {
 			continue
 		}
 		conv := prod[act.Inputs[0]]
-		if conv == nil || conv.Op != "Conv" || conv.Domain != DefaultDomain || conv.Has(AttrActivation) ||
+		if conv == nil || (conv.Op != "Conv" && conv.Op != "Add") || conv.Domain != DefaultDomain || conv.Has(AttrActivation) ||
 			cons[conv.Outputs[0]] != 1 || g.IsGraphOutput(conv.Outputs[0]) {
 			continue
 		}

@@ -52,12 +52,24 @@ func BenchmarkConv(b *testing.B) {
 					b.Fatal(err)
 				}
 				y := make([]float32, p.N*p.M*p.OH*p.OW)
+				pc.Run(p.N, x, y)
 				b.ResetTimer()
+				c0 := processCPU()
 				for b.Loop() {
 					pc.Run(p.N, x, y)
 				}
-				b.ReportMetric(p.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				reportRates(b, p.FLOPs(), processCPU()-c0)
 			})
 		}
+	}
+}
+
+// reportRates reports GFLOP/s of wall time and "cpuGF/s": GFLOP per
+// CPU-second times the worker count, what the kernel would reach with its
+// workers on otherwise idle cores.
+func reportRates(b *testing.B, flop, cpu float64) {
+	b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if cpu > 0 {
+		b.ReportMetric(flop*float64(b.N)/(cpu/float64(Threads()))/1e9, "cpuGF/s")
 	}
 }

@@ -250,18 +250,27 @@ bcdone:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
-// Like sgemmKernel6x16, with an epilogue: flags&1: C = acc + C, else C = acc + bias[r]
-// (bias: 6 floats, one per row); flags&2: then clamp to [lo, hi].
-TEXT ·sgemmKernel6x16Ep(SB), NOSPLIT, $0-64
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
+// func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32, nstrips, astride int)
+// For each of nstrips row strips s (A at a + s*astride floats, C at c + 6*s*ldc, bias at bias + 6*s):
+// like sgemmKernel6x16, with an epilogue: flags&1: C = acc + C, else C = acc + bias[r];
+// flags&2: then clamp to [lo, hi].
+TEXT ·sgemmKernel6x16Ep(SB), NOSPLIT, $0-80
+	MOVQ a+8(FP), R13
+	MOVQ b+16(FP), BX
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
 	MOVQ flags+40(FP), R9
 	MOVQ bias+48(FP), R10
+	MOVQ nstrips+64(FP), R12
+	MOVQ astride+72(FP), AX
+	SHLQ $2, AX
+	TESTQ R12, R12
+	JEQ epend
+epstrip:
+	MOVQ k+0(FP), CX
+	MOVQ R13, SI
+	MOVQ BX, DI
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -434,6 +443,12 @@ epstore:
 	ADDQ R8, DX
 	VMOVUPS Y14, (DX)
 	VMOVUPS Y15, 32(DX)
+	ADDQ R8, DX
+	ADDQ AX, R13
+	ADDQ $24, R10
+	DECQ R12
+	JNE epstrip
+epend:
 	VZEROUPPER
 	RET
 
@@ -461,5 +476,50 @@ diloop:
 	DECQ CX
 	JNE diloop
 didone:
+	VZEROUPPER
+	RET
+
+// func packPanel16(dst, src *float32, offs *int, ldb, kc, nstrips int)
+// For kk in [0, kc) and s in [0, nstrips): dst[(s*kc+kk)*16 : +16] =
+// src[o+s*16 : o+s*16+16], where o = offs[kk] when offs != nil, else kk*ldb.
+// Rows are read left to right, so each row is one sequential stream.
+TEXT ·packPanel16(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ ldb+24(FP), R8
+	SHLQ $2, R8
+	MOVQ kc+32(FP), CX
+	MOVQ nstrips+40(FP), R9
+	MOVQ CX, R10
+	SHLQ $6, R10 // strip stride in bytes: kc*64
+	XORQ R11, R11 // kk*ldb*4 when offs == nil
+	TESTQ CX, CX
+	JEQ ppdone
+pprow:
+	MOVQ R11, AX
+	TESTQ BX, BX
+	JEQ ppnooff
+	MOVQ (BX), AX
+	SHLQ $2, AX
+	ADDQ $8, BX
+ppnooff:
+	LEAQ (SI)(AX*1), AX // row start
+	MOVQ DI, DX
+	MOVQ R9, R12
+ppstrip:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ $64, AX
+	ADDQ R10, DX
+	DECQ R12
+	JNE ppstrip
+	ADDQ $64, DI
+	ADDQ R8, R11
+	DECQ CX
+	JNE pprow
+ppdone:
 	VZEROUPPER
 	RET

@@ -12,6 +12,7 @@ const (
 	gemmKC = 256 // k block: a B micro-panel (kc×NR) is 16 KiB, fits L1
 	gemmMC = 516 // rows of packed A per L2 block (multiple of MR): 516×256 floats ≈ 516 KiB
 	gemmNC = 1024
+	gemmNP = 128 // B panel packed at a time when all of A fits one L2 block: 8 strips, 128 KiB at kc=256
 )
 
 // packedALen returns the length of the packed form of an m×k matrix A.
@@ -49,7 +50,12 @@ func packA(dst []float32, transA bool, m, k int, alpha float32, a []float32, lda
 // packB writes the kc×nc block of op(B) starting at (pc, jc) into dst as
 // strips of gemmNR columns, zero-padded.
 func packB(dst []float32, transB bool, pc, jc, kc, nc int, b []float32, ldb int) {
-	for j0 := 0; j0 < nc; j0 += gemmNR {
+	full := 0
+	if !transB && nc >= gemmNR {
+		full = nc / gemmNR
+		packPanel(dst, b[pc*ldb+jc:], nil, ldb, kc, full)
+	}
+	for j0 := full * gemmNR; j0 < nc; j0 += gemmNR {
 		w := min(gemmNR, nc-j0)
 		d := dst[(j0/gemmNR)*kc*gemmNR : (j0/gemmNR+1)*kc*gemmNR]
 		if !transB {
@@ -118,13 +124,13 @@ func gemmPackedAOff(ap []float32, m, n, k int, src []float32, rowOff []int, c []
 	_ = src[hi+n-1]
 	gemmCore(ap, m, n, k, func(dst []float32, pc, jc, kc, nc int) {
 		offs := rowOff[pc : pc+kc]
-		for j0 := 0; j0 < nc; j0 += gemmNR {
+		full := nc / gemmNR
+		if full > 0 {
+			packPanel(dst, src[jc:], offs, 0, kc, full)
+		}
+		for j0 := full * gemmNR; j0 < nc; j0 += gemmNR {
 			w := min(gemmNR, nc-j0)
 			d := dst[(j0/gemmNR)*kc*gemmNR : (j0/gemmNR+1)*kc*gemmNR]
-			if w == gemmNR {
-				packStrip16Off(d, src[jc+j0:], offs)
-				continue
-			}
 			for kk, o := range offs {
 				dd := d[kk*gemmNR : kk*gemmNR+gemmNR]
 				copy(dd, src[o+jc+j0:o+jc+j0+w])
@@ -167,7 +173,7 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 	}
 	ncMax := min(gemmNC, (n+gemmNR-1)/gemmNR*gemmNR)
 	if m <= gemmMC {
-		ncMax = gemmNR // B is packed one strip at a time, just before use
+		ncMax = min(ncMax, gemmNP) // B is packed a small panel at a time, just before use
 	}
 	bufp := getScratch(min(gemmKC, k)*ncMax + gemmMR*gemmNR)
 	buf := *bufp
@@ -177,37 +183,36 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 	// B strip bs of width w at output column jc+jr.
 	strip := func(ic, mc, pc, kc, col, w int, bs []float32) {
 		first, last := pc == 0, pc+kc == k
-		for ir := 0; ir < mc; ir += gemmMR {
+		ir0 := 0
+		if ep != nil && w == gemmNR {
+			// All full row strips in one assembly call.
+			nfull := mc / gemmMR
+			microKernelEp(kc, ap[(ic/gemmMR)*k*gemmMR+pc*gemmMR:], bs, c[ic*ldc+col:], ldc, first, last, ep, ic, nfull, k*gemmMR)
+			ir0 = nfull * gemmMR
+		}
+		for ir := ir0; ir < mc; ir += gemmMR {
 			h := min(gemmMR, mc-ir)
 			s := (ic + ir) / gemmMR
 			as := ap[s*k*gemmMR+pc*gemmMR:]
 			co := (ic+ir)*ldc + col
 			if h == gemmMR && w == gemmNR {
-				if ep == nil {
-					microKernel(kc, as, bs, c[co:], ldc)
-				} else {
-					microKernelEp(kc, as, bs, c[co:], ldc, first, last, ep, ic+ir)
-				}
+				microKernel(kc, as, bs, c[co:], ldc)
 				continue
 			}
-			clear(tmp)
-			microKernel(kc, as, bs, tmp, gemmNR)
+			// Edge tile: run the full kernel on a 6×16 copy, then copy the
+			// h×w valid part back.
+			if ep == nil || !first {
+				for r := range h {
+					copy(tmp[r*gemmNR:r*gemmNR+w], c[co+r*ldc:co+r*ldc+w])
+				}
+			}
+			if ep == nil {
+				microKernel(kc, as, bs, tmp, gemmNR)
+			} else {
+				microKernelEp(kc, as, bs, tmp, gemmNR, first, last, ep, ic+ir, 1, 0)
+			}
 			for r := range h {
-				crow := c[co+r*ldc : co+r*ldc+w]
-				trow := tmp[r*gemmNR : r*gemmNR+w]
-				if ep != nil && first {
-					b := ep.bias[ic+ir+r]
-					for j, v := range trow {
-						crow[j] = v + b
-					}
-				} else {
-					for j, v := range trow {
-						crow[j] += v
-					}
-				}
-				if ep != nil && last && ep.clamp {
-					biasClampGo(crow, 0, ep.lo, ep.hi)
-				}
+				copy(c[co+r*ldc:co+r*ldc+w], tmp[r*gemmNR:r*gemmNR+w])
 			}
 		}
 	}
@@ -216,10 +221,12 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 		// used by every row strip at once.
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			for jr := 0; jr < n; jr += gemmNR {
-				w := min(gemmNR, n-jr)
-				packB(bp, pc, jr, kc, w)
-				strip(0, m, pc, kc, jr, w, bp)
+			for jp := 0; jp < n; jp += gemmNP {
+				np := min(gemmNP, n-jp)
+				packB(bp, pc, jp, kc, np)
+				for jr := 0; jr < np; jr += gemmNR {
+					strip(0, m, pc, kc, jp+jr, min(gemmNR, np-jr), bp[(jr/gemmNR)*kc*gemmNR:])
+				}
 			}
 		}
 		putScratch(bufp)
@@ -290,19 +297,22 @@ func packStrip16OffGo(dst, src []float32, offs []int) {
 }
 
 // microKernelEpGo is the portable microKernelEp.
-func microKernelEpGo(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row int) {
-	if first {
-		for r := range gemmMR {
-			crow := c[r*ldc : r*ldc+gemmNR]
-			for j := range crow {
-				crow[j] = ep.bias[row+r]
+func microKernelEpGo(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int) {
+	for s := range nstrips {
+		cs := c[s*gemmMR*ldc:]
+		if first {
+			for r := range gemmMR {
+				crow := cs[r*ldc : r*ldc+gemmNR]
+				for j := range crow {
+					crow[j] = ep.bias[row+s*gemmMR+r]
+				}
 			}
 		}
-	}
-	microKernelGo(kc, a, b, c, ldc)
-	if last && ep.clamp {
-		for r := range gemmMR {
-			biasClampGo(c[r*ldc:r*ldc+gemmNR], 0, ep.lo, ep.hi)
+		microKernelGo(kc, a[s*astride:], b, cs, ldc)
+		if last && ep.clamp {
+			for r := range gemmMR {
+				biasClampGo(cs[r*ldc:r*ldc+gemmNR], 0, ep.lo, ep.hi)
+			}
 		}
 	}
 }
@@ -316,5 +326,17 @@ func splitEvenOddGo(even, odd, src []float32) {
 	}
 	if len(src)&1 == 1 {
 		even[h] = src[len(src)-1]
+	}
+}
+
+func packPanelGo(dst, src []float32, offs []int, ldb, kc, nstrips int) {
+	for kk := range kc {
+		o := kk * ldb
+		if offs != nil {
+			o = offs[kk]
+		}
+		for st := range nstrips {
+			copy(dst[(st*kc+kk)*gemmNR:(st*kc+kk+1)*gemmNR], src[o+st*gemmNR:o+(st+1)*gemmNR])
+		}
 	}
 }

@@ -64,28 +64,33 @@ func biasClamp(y []float32, bias, lo, hi float32) {
 }
 
 //go:noescape
-func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32)
+func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32, nstrips, astride int)
 
-// microKernelEp is microKernel with the epilogue of ep (see epilogue).
-func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row int) {
-	if !hasAVX2FMA {
-		microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row)
+// microKernelEp runs the micro-kernel with the epilogue of ep (see
+// epilogue) over nstrips consecutive full row strips: strip s reads A at
+// a[s*astride:], writes C rows [6s, 6s+6) and uses bias rows row+6s.
+func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int) {
+	if nstrips <= 0 {
 		return
 	}
-	_ = a[kc*gemmMR-1]
+	if !hasAVX2FMA {
+		microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row, nstrips, astride)
+		return
+	}
+	_ = a[(nstrips-1)*astride+kc*gemmMR-1]
 	_ = b[kc*gemmNR-1]
-	_ = c[(gemmMR-1)*ldc+gemmNR-1]
+	_ = c[(nstrips*gemmMR-1)*ldc+gemmNR-1]
 	flags := 1
 	var bias *float32
 	if first {
 		flags = 0
+		_ = ep.bias[row+nstrips*gemmMR-1]
 		bias = &ep.bias[row]
-		_ = ep.bias[row+gemmMR-1]
 	}
 	if last && ep.clamp {
 		flags |= 2
 	}
-	sgemmKernel6x16Ep(kc, &a[0], &b[0], &c[0], ldc, flags, bias, ep.lo, ep.hi)
+	sgemmKernel6x16Ep(kc, &a[0], &b[0], &c[0], ldc, flags, bias, ep.lo, ep.hi, nstrips, astride)
 }
 
 //go:noescape
@@ -102,4 +107,26 @@ func splitEvenOdd(even, odd, src []float32) {
 		n16 = 0
 	}
 	splitEvenOddGo(even[n16*8:], odd[n16*8:], src[n16*16:])
+}
+
+//go:noescape
+func packPanel16(dst, src *float32, offs *int, ldb, kc, nstrips int)
+
+// packPanel packs nstrips full 16-wide strips of a kc-row block: row kk
+// starts at src[offs[kk]] (offs != nil) or src[kk*ldb]. The caller
+// guarantees the reads are in bounds.
+func packPanel(dst, src []float32, offs []int, ldb, kc, nstrips int) {
+	if !hasAVX2FMA || kc == 0 || nstrips == 0 {
+		packPanelGo(dst, src, offs, ldb, kc, nstrips)
+		return
+	}
+	_ = dst[nstrips*kc*gemmNR-1]
+	var po *int
+	if offs != nil {
+		_ = offs[kc-1]
+		po = &offs[0]
+	} else {
+		_ = src[(kc-1)*ldb+nstrips*gemmNR-1]
+	}
+	packPanel16(&dst[0], &src[0], po, ldb, kc, nstrips)
 }

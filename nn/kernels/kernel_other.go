@@ -12,8 +12,12 @@ func packStrip16Off(dst, src []float32, offs []int) { packStrip16OffGo(dst, src,
 
 func biasClamp(y []float32, bias, lo, hi float32) { biasClampGo(y, bias, lo, hi) }
 
-func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row int) {
-	microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row)
+func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int) {
+	microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row, nstrips, astride)
 }
 
 func splitEvenOdd(even, odd, src []float32) { splitEvenOddGo(even, odd, src) }
+
+func packPanel(dst, src []float32, offs []int, ldb, kc, nstrips int) {
+	packPanelGo(dst, src, offs, ldb, kc, nstrips)
+}

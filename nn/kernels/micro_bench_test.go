@@ -9,8 +9,11 @@ func BenchmarkMicroKernel(b *testing.B) {
 	a := make([]float32, kc*gemmMR)
 	bb := make([]float32, kc*gemmNR)
 	c := make([]float32, gemmMR*gemmNR)
+	c0 := processCPU()
 	for b.Loop() {
 		microKernel(kc, a, bb, c, gemmNR)
 	}
-	b.ReportMetric(2*gemmMR*gemmNR*kc*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	defer SetThreads(Threads())
+	SetThreads(1)
+	reportRates(b, 2*gemmMR*gemmNR*kc, processCPU()-c0)
 }

@@ -40,10 +40,14 @@ func BenchmarkSgemm(b *testing.B) {
 				c := make([]float32, s.m*s.n)
 				// Single-threaded serial GEMM: the conv path runs one per worker.
 				b.ResetTimer()
+				c0 := processCPU()
 				for b.Loop() {
 					gemmSerial(false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
 				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				// One goroutine: CPU rate is per core.
+				defer SetThreads(Threads())
+				SetThreads(1)
+				reportRates(b, 2*float64(s.m*s.n*s.k), processCPU()-c0)
 			})
 		}
 	}
@@ -57,10 +61,13 @@ func BenchmarkSgemmPackedA(b *testing.B) {
 			ap := make([]float32, packedALen(s.m, s.k))
 			packA(ap, false, s.m, s.k, 1, a, s.k)
 			c := make([]float32, s.m*s.n)
+			c0 := processCPU()
 			for b.Loop() {
 				gemmPackedA(ap, s.m, s.n, s.k, false, bb, s.n, c, s.n, nil)
 			}
-			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			defer SetThreads(Threads())
+			SetThreads(1)
+			reportRates(b, 2*float64(s.m*s.n*s.k), processCPU()-c0)
 		})
 	}
 }
