@@ -1,6 +1,5 @@
 package kernels
 
-
 //go:noescape
 func dwRow3x3(out *float32, srcs *[9]*float32, w *float32, blocks int, bias, lo, hi float32)
 
