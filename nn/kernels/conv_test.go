@@ -122,11 +122,19 @@ func TestConv2DThreadCounts(t *testing.T) {
 	x, w, bias := randSlice(r, p.C*p.H*p.W), randSlice(r, p.M*p.C*9), randSlice(r, p.M)
 	want := make([]float32, p.M*p.OH*p.OW)
 	refConv(p, x, w, bias, want)
+	pc, err := PackConvWeights(p, w, bias)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, th := range []int{1, 2, 3, 8} {
 		SetThreads(th)
 		got := make([]float32, len(want))
 		Conv2D(p, x, w, bias, got)
 		assertClose(t, got, want, 1e-4)
+		SetThreads(1)
+		got2 := make([]float32, len(want))
+		pc.RunThreads(1, th, x, got2) // per-call count overrides the global one
+		assertClose(t, got2, want, 1e-4)
 	}
 }
 

@@ -3,7 +3,7 @@ package kernels
 // runDepthwise computes a convolution with one input channel per group
 // (depthwise, channel multiplier mg) plane by plane: work items are
 // (image, output channel) pairs.
-func (pc *PackedConv) runDepthwise(n int, x, y []float32) {
+func (pc *PackedConv) runDepthwise(t, n int, x, y []float32) {
 	p := pc.p
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	kk := p.KH * p.KW
@@ -12,11 +12,11 @@ func (pc *PackedConv) runDepthwise(n int, x, y []float32) {
 	per := max(1, 8192/max(hw, ohw))
 	planes := n * p.M
 	items := (planes + per - 1) / per
-	if t := Threads(); items < 4*t && per > 1 {
+	if items < 4*t && per > 1 {
 		per = max(1, planes/(4*t))
 		items = (planes + per - 1) / per
 	}
-	parallelFor(items, func(_, it int) {
+	parallelFor(t, items, func(_, it int) {
 		var sp *[]float32
 		var scratch []float32
 		if pc.imp != nil {

@@ -103,7 +103,7 @@ func (ip *implicitPlan) build(p ConvParams, cg int, xg, dst []float32) {
 	}
 }
 
-func (pc *PackedConv) runImplicit(n int, x, y []float32) {
+func (pc *PackedConv) runImplicit(t, n int, x, y []float32) {
 	p := pc.p
 	ip := pc.imp
 	hw, ohw := p.H*p.W, p.OH*p.OW
@@ -111,15 +111,15 @@ func (pc *PackedConv) runImplicit(n int, x, y []float32) {
 	// Phase 1: phase planes of every image and group.
 	php := getScratch(groups * ip.glen)
 	ph := *php
-	parallelFor(groups, func(_, i int) {
+	parallelFor(t, groups, func(_, i int) {
 		img, g := i/p.Group, i%p.Group
 		ip.build(p, pc.cg, x[(img*p.C+g*pc.cg)*hw:(img*p.C+(g+1)*pc.cg)*hw], ph[i*ip.glen:(i+1)*ip.glen])
 	})
 	// Phase 2: GEMM over chunks of wide columns, then the epilogue copies
 	// the valid columns out with bias and activation.
-	chunk := pc.wideChunk(n)
+	chunk := pc.wideChunk(t, n)
 	per := (ip.n + chunk - 1) / chunk
-	parallelFor(groups*per, func(_, it int) {
+	parallelFor(t, groups*per, func(_, it int) {
 		i, j0 := it/per, (it%per)*chunk
 		img, g := i/p.Group, i%p.Group
 		ncol := min(chunk, ip.n-j0)
@@ -166,11 +166,11 @@ func (pc *PackedConv) implicitOffs(j0 int) []int {
 // wideChunk picks the wide-column chunk per work item: the C block
 // (mg×chunk) stays within ~256 KiB, and small batches still give every
 // worker work.
-func (pc *PackedConv) wideChunk(n int) int {
+func (pc *PackedConv) wideChunk(t, n int) int {
 	ip := pc.imp
 	chunk := max(256, (65536/pc.mg+gemmNR-1)/gemmNR*gemmNR)
 	items := n * pc.p.Group
-	if t := Threads(); items < 2*t {
+	if items < 2*t {
 		per := (2*t + items - 1) / items
 		c := (ip.n + per - 1) / per
 		chunk = min(chunk, max(64, (c+gemmNR-1)/gemmNR*gemmNR))

@@ -105,9 +105,15 @@ func (pc *PackedConv) Algorithm() string {
 }
 
 // Run computes y = act(conv(x, w) + bias) for a batch of n images: x is
-// [n, C, H, W], y is [n, M, OH, OW]. It panics with an error wrapping
-// ErrShape when a slice is too short.
-func (pc *PackedConv) Run(n int, x, y []float32) {
+// [n, C, H, W], y is [n, M, OH, OW], on Threads() workers. It panics with
+// an error wrapping ErrShape when a slice is too short.
+func (pc *PackedConv) Run(n int, x, y []float32) { pc.RunThreads(n, 0, x, y) }
+
+// RunThreads is Run on threads workers (threads < 1: Threads()), so that
+// callers with their own thread budget need not touch the process-wide
+// SetThreads.
+func (pc *PackedConv) RunThreads(n, threads int, x, y []float32) {
+	t := resolveThreads(threads)
 	p := pc.p
 	p.N = n
 	if err := p.checkBuffers(x, nil, nil, y); err != nil {
@@ -118,18 +124,18 @@ func (pc *PackedConv) Run(n int, x, y []float32) {
 	}
 	switch {
 	case pc.algo == algoDepthwise:
-		pc.runDepthwise(n, x, y)
+		pc.runDepthwise(t, n, x, y)
 	case pc.algo == algoImplicit && !(convUseBLAS && useBLAS()):
-		pc.runImplicit(n, x, y)
+		pc.runImplicit(t, n, x, y)
 	default:
-		pc.runGemm(n, x, y)
+		pc.runGemm(t, n, x, y)
 	}
 }
 
 // colChunk picks how many output columns (of OH*OW) one work item covers:
 // small enough to keep an im2col block in L2 and to give every worker work
 // at small batch, large enough for an efficient GEMM.
-func (pc *PackedConv) colChunk(n int) int {
+func (pc *PackedConv) colChunk(t, n int) int {
 	ohw := pc.p.OH * pc.p.OW
 	chunk := ohw
 	if pc.algo != algoPointwise {
@@ -138,7 +144,7 @@ func (pc *PackedConv) colChunk(n int) int {
 		chunk = min(chunk, max(c, 128))
 	}
 	items := n * pc.p.Group
-	if t := Threads(); items < 2*t {
+	if items < 2*t {
 		per := (2*t + items - 1) / items
 		c := (ohw + per - 1) / per
 		c = (c + gemmNR - 1) / gemmNR * gemmNR
@@ -147,15 +153,15 @@ func (pc *PackedConv) colChunk(n int) int {
 	return max(1, min(chunk, ohw))
 }
 
-func (pc *PackedConv) runGemm(n int, x, y []float32) {
+func (pc *PackedConv) runGemm(t, n int, x, y []float32) {
 	p := pc.p
 	ohw := p.OH * p.OW
 	hw := p.H * p.W
-	chunk := pc.colChunk(n)
+	chunk := pc.colChunk(t, n)
 	perImg := (ohw + chunk - 1) / chunk
 	items := n * p.Group * perImg
 	useBlas := useBLAS() && convUseBLAS
-	parallelFor(items, func(_, it int) {
+	parallelFor(t, items, func(_, it int) {
 		j0 := (it % perImg) * chunk
 		ng := it / perImg
 		g := ng % p.Group

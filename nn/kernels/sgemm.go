@@ -72,6 +72,11 @@ func checkMat(name string, rows, cols int, s []float32, ld int) error {
 // ErrShape when a dimension is negative, a stride is too small or a slice
 // too short; use CheckSgemm to get that error instead.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	SgemmThreads(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmThreads is Sgemm on threads workers (threads < 1: Threads()).
+func SgemmThreads(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if err := checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
 		panic(err)
 	}
@@ -82,7 +87,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	t := Threads()
+	t := resolveThreads(threads)
 	if t <= 1 || 2*m*n*k < 1<<21 {
 		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -92,7 +97,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		chunk := (n + t - 1) / t
 		chunk = (chunk + gemmNR - 1) / gemmNR * gemmNR
 		parts := (n + chunk - 1) / chunk
-		parallelFor(parts, func(_, p int) {
+		parallelFor(t, parts, func(_, p int) {
 			j0 := p * chunk
 			w := min(chunk, n-j0)
 			var bs []float32
@@ -108,7 +113,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	chunk := (m + t - 1) / t
 	chunk = (chunk + gemmMR - 1) / gemmMR * gemmMR
 	parts := (m + chunk - 1) / chunk
-	parallelFor(parts, func(_, p int) {
+	parallelFor(t, parts, func(_, p int) {
 		i0 := p * chunk
 		h := min(chunk, m-i0)
 		var as []float32

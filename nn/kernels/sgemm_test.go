@@ -107,6 +107,11 @@ func TestSgemmThreadsAgree(t *testing.T) {
 		refGemm(true, true, n, m, k, 1, b, n, a, k, 0, wantT, m)
 		Sgemm(true, true, n, m, k, 1, b, n, a, k, 0, ct, m)
 		assertClose(t, ct, wantT, 1e-4)
+		// A per-call count is used regardless of the global one.
+		SetThreads(1)
+		c2 := make([]float32, m*n)
+		SgemmThreads(th, false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
+		assertClose(t, c2, want, 1e-4)
 	}
 }
 

@@ -23,12 +23,21 @@ func SetThreads(n int) {
 // Threads returns the number of workers kernels use.
 func Threads() int { return int(threads.Load()) }
 
-// parallelFor runs fn(worker, i) for every i in [0, n) on up to Threads()
-// workers; worker is in [0, workers) and identifies the goroutine, so fn may
-// use per-worker scratch. The calling goroutine is worker 0. A panic in any
+// resolveThreads maps a per-call thread count to the one used: t < 1
+// means Threads().
+func resolveThreads(t int) int {
+	if t < 1 {
+		return Threads()
+	}
+	return t
+}
+
+// parallelFor runs fn(worker, i) for every i in [0, n) on up to t workers;
+// worker is in [0, workers) and identifies the goroutine, so fn may use
+// per-worker scratch. The calling goroutine is worker 0. A panic in any
 // worker is re-raised in the caller after all workers stop.
-func parallelFor(n int, fn func(worker, i int)) {
-	w := min(Threads(), n)
+func parallelFor(t, n int, fn func(worker, i int)) {
+	w := min(t, n)
 	if w <= 1 {
 		for i := range n {
 			fn(0, i)
@@ -69,8 +78,6 @@ func parallelFor(n int, fn func(worker, i int)) {
 	}
 }
 
-// workers returns how many workers parallelFor would use for n items.
-func workers(n int) int { return max(1, min(Threads(), n)) }
 
 // scratch hands out float32 buffers reused across calls, so the hot path
 // allocates nothing once warm.
