@@ -93,3 +93,55 @@ func TestModelsMatchPyTorch(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicDimensions runs the fixtures at shapes other than the exported
+// ones: squeezenet's batch of 2 image by image (each row must equal the
+// batched result) and TransformerNet at another image size.
+func TestDynamicDimensions(t *testing.T) {
+	ctx := context.Background()
+	t.Run("batch", func(t *testing.T) {
+		path := filepath.Join(modelDir, "squeezenet1_1_op13.onnx")
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", path)
+		}
+		in := readNpy(t, filepath.Join(modelDir, "squeezenet1_1_input.npy"))
+		want := readNpy(t, filepath.Join(modelDir, "squeezenet1_1_output.npy"))
+		s, err := Open(ctx, path, Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		per := in.Len() / in.Shape[0]
+		classes := want.Len() / want.Shape[0]
+		for b := 0; b < in.Shape[0]; b++ {
+			one := nn.FromFloat32(in.F32()[b*per:(b+1)*per], append([]int{1}, in.Shape[1:]...)...)
+			out, err := s.Run(ctx, map[string]*nn.Tensor{"input": one})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out["output"]
+			if e := relL2(got.F32(), want.F32()[b*classes:(b+1)*classes]); !(e < 1e-4) || got.Shape[0] != 1 {
+				t.Errorf("image %d alone: shape %v, relative L2 error %.3g", b, got.Shape, e)
+			}
+		}
+	})
+	t.Run("image size", func(t *testing.T) {
+		path := filepath.Join(modelDir, "transformernet_op13.onnx")
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", path)
+		}
+		s, err := Open(ctx, path, Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		x := nn.NewTensor(nn.Float32, 1, 3, 36, 44)
+		out, err := s.Run(ctx, map[string]*nn.Tensor{"input": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(out["output"].Shape); got != "[1 3 36 44]" {
+			t.Fatalf("output shape %s", got)
+		}
+	})
+}
