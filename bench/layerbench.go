@@ -67,6 +67,7 @@ func MeasureLayers(model string, batch int, minTime time.Duration) ([]LayerResul
 		return nil, err
 	}
 	defer kernels.UsePureGo(kernels.UsePureGo(false))
+	defer kernels.UseOpenBLASForConv(kernels.UseOpenBLASForConv(true))
 	r := rand.New(rand.NewPCG(1, 2))
 	var out []LayerResult
 	for _, l := range layers {

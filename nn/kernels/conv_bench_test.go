@@ -40,6 +40,7 @@ func BenchmarkConv(b *testing.B) {
 					b.Skip("OpenBLAS not loaded")
 				}
 				defer forceGoGemm(be == "go")()
+				defer UseOpenBLASForConv(UseOpenBLASForConv(be == "blas"))
 				p := l.p
 				if p.Act == ActClip {
 					p.Alpha, p.Beta = 0, 6

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 // convAlgo is the algorithm a PackedConv runs.
@@ -98,7 +99,7 @@ func (pc *PackedConv) Params() ConvParams { return pc.p }
 // "implicit" (implicit GEMM, pure-Go backend) or "im2col" (im2col +
 // OpenBLAS).
 func (pc *PackedConv) Algorithm() string {
-	if pc.algo == algoImplicit && convUseBLAS && useBLAS() {
+	if pc.algo == algoImplicit && convUseBLAS() {
 		return algoIm2col.String()
 	}
 	return pc.algo.String()
@@ -125,7 +126,7 @@ func (pc *PackedConv) RunThreads(n, threads int, x, y []float32) {
 	switch {
 	case pc.algo == algoDepthwise:
 		pc.runDepthwise(t, n, x, y)
-	case pc.algo == algoImplicit && !(convUseBLAS && useBLAS()):
+	case pc.algo == algoImplicit && !convUseBLAS():
 		pc.runImplicit(t, n, x, y)
 	default:
 		pc.runGemm(t, n, x, y)
@@ -160,7 +161,7 @@ func (pc *PackedConv) runGemm(t, n int, x, y []float32) {
 	chunk := pc.colChunk(t, n)
 	perImg := (ohw + chunk - 1) / chunk
 	items := n * p.Group * perImg
-	useBlas := useBLAS() && convUseBLAS
+	useBlas := convUseBLAS()
 	parallelFor(t, items, func(_, it int) {
 		j0 := (it % perImg) * chunk
 		ng := it / perImg
@@ -201,9 +202,18 @@ func (pc *PackedConv) runGemm(t, n int, x, y []float32) {
 	})
 }
 
-// convUseBLAS routes convolution GEMMs to OpenBLAS when it is loaded. Set
-// from measurements (see NOTES.md); tests flip it to cover both paths.
-var convUseBLAS = true
+// convBLAS routes convolution GEMMs to im2col + OpenBLAS when it is
+// loaded. Off by default: the implicit GEMM on the assembly kernels
+// measured faster on the benchmark models (NOTES.md).
+var convBLAS atomic.Bool
+
+// UseOpenBLASForConv makes convolutions (other than depthwise) run as
+// im2col + OpenBLAS sgemm when OpenBLAS is loaded and UsePureGo is off
+// (on), or on the built-in implicit GEMM (off, the default). It returns the
+// previous setting; meant for benchmarks comparing the two.
+func UseOpenBLASForConv(on bool) (was bool) { return convBLAS.Swap(on) }
+
+func convUseBLAS() bool { return convBLAS.Load() && useBLAS() }
 
 // im2col writes the [cg*KH*KW, ncol] patch matrix of output columns
 // [j0, j0+ncol) of one image and group (xg is [cg, H, W]) into dst.

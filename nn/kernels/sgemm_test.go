@@ -19,6 +19,7 @@ func withBackends(t *testing.T, f func(t *testing.T)) {
 			}
 			restore := forceGoGemm(name == "go")
 			defer restore()
+			defer UseOpenBLASForConv(UseOpenBLASForConv(name == "blas"))
 			f(t)
 		})
 	}
