@@ -86,6 +86,11 @@ func (x *exec) out(i int, dt nn.DType, shape []int) *nn.Tensor {
 		}
 		return t
 	}
+	if dt == nn.Float32 && x.st.owned != nil {
+		t.Data = x.st.takeF32(slot, n)
+		x.st.vals[slot] = t
+		return t
+	}
 	if d := reuse(x.st.bufs[slot], dt, n); d != nil {
 		t.Data = d
 	} else {
@@ -360,4 +365,30 @@ func slicesEqual(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// takeF32 gives slot a float32 buffer of n elements: the smallest free one
+// large enough, else a new one.
+func (st *state) takeF32(slot, n int) []float32 {
+	if b := st.owned[slot]; b != nil { // a slot written twice in one run
+		st.free = append(st.free, b)
+		st.owned[slot] = nil
+	}
+	best := -1
+	for i, b := range st.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(st.free[best])) {
+			best = i
+		}
+	}
+	var b []float32
+	if best >= 0 {
+		b = st.free[best][:n]
+		last := len(st.free) - 1
+		st.free[best] = st.free[last]
+		st.free = st.free[:last]
+	} else {
+		b = make([]float32, n)
+	}
+	st.owned[slot] = b
+	return b
 }

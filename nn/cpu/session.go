@@ -55,12 +55,25 @@ type step struct {
 	op   opFunc
 	in   []int // -1 for omitted optional inputs
 	out  []int
+	// release lists the slots whose float32 buffers go back to the
+	// state's free list once this step is done (their last reader, views
+	// included, has run).
+	release []int
 }
+
+// viewOps produce output 0 as a view of input 0's data.
+var viewOps = map[string]bool{"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Identity": true, "Dropout": true}
 
 // state is one Run's working memory.
 type state struct {
 	vals []*nn.Tensor // current value per slot
-	bufs []any        // owned backing storage per slot, reused across runs
+	bufs []any        // owned backing storage per slot (non-float32), reused across runs
+	// owned holds the float32 buffer a slot took from free during this
+	// run; free is the pool of float32 buffers not in use. Buffers move
+	// between them by liveness, so memory is bounded by the widest set of
+	// simultaneously live activations, not by the sum of all of them.
+	owned [][]float32
+	free  [][]float32
 	// caches holds per-step scratch (index maps, im2col buffers) that an
 	// operator may keep between runs of the same state.
 	caches []any
@@ -156,6 +169,7 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 	for len(s.consts) < s.nslots {
 		s.consts = append(s.consts, nil)
 	}
+	s.planRelease()
 	return s, nil
 }
 
@@ -169,6 +183,47 @@ func (s *Session) Stats() graph.Stats { return s.stats }
 // Threads is the session's operator thread count.
 func (s *Session) Threads() int { return s.threads }
 
+// planRelease computes, for every slot produced by a step, the step after
+// which its buffer is dead: the last step reading it or any view of it.
+// Graph outputs are never released during a run.
+func (s *Session) planRelease() {
+	root := make([]int, s.nslots)
+	for i := range root {
+		root[i] = i
+	}
+	for _, sp := range s.steps {
+		if viewOps[sp.node.Op] && len(sp.in) > 0 && sp.in[0] >= 0 && len(sp.out) > 0 && sp.out[0] >= 0 {
+			root[sp.out[0]] = root[sp.in[0]]
+		}
+	}
+	last := make([]int, s.nslots)
+	produced := make([]bool, s.nslots)
+	for i := range last {
+		last[i] = -1
+	}
+	for i, sp := range s.steps {
+		for _, o := range sp.out {
+			if o >= 0 {
+				produced[o] = true
+				last[root[o]] = max(last[root[o]], i) // unused outputs die at once
+			}
+		}
+		for _, in := range sp.in {
+			if in >= 0 {
+				last[root[in]] = max(last[root[in]], i)
+			}
+		}
+	}
+	for _, o := range s.outputs {
+		last[root[o]] = len(s.steps)
+	}
+	for slot := range last {
+		if root[slot] == slot && produced[slot] && last[slot] >= 0 && last[slot] < len(s.steps) {
+			s.steps[last[slot]].release = append(s.steps[last[slot]].release, slot)
+		}
+	}
+}
+
 func (s *Session) getState() *state {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -177,11 +232,17 @@ func (s *Session) getState() *state {
 		s.free = s.free[:n-1]
 		return st
 	}
-	return &state{vals: make([]*nn.Tensor, s.nslots), bufs: make([]any, s.nslots), caches: make([]any, len(s.steps))}
+	return &state{vals: make([]*nn.Tensor, s.nslots), bufs: make([]any, s.nslots), owned: make([][]float32, s.nslots), caches: make([]any, len(s.steps))}
 }
 
 func (s *Session) putState(st *state) {
 	clear(st.vals)
+	for i, b := range st.owned {
+		if b != nil {
+			st.free = append(st.free, b)
+			st.owned[i] = nil
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed.Load() {
@@ -242,6 +303,12 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 		x.insBuf = ins
 		if err := runOp(sp.op, x, ins); err != nil {
 			return nil, fmt.Errorf("%v (opset %d): %w", sp.node, s.g.Opset, err)
+		}
+		for _, slot := range sp.release {
+			if b := st.owned[slot]; b != nil {
+				st.free = append(st.free, b)
+				st.owned[slot] = nil
+			}
 		}
 	}
 	out := make(map[string]*nn.Tensor, len(s.outputs))

@@ -3,6 +3,7 @@ package cpu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -289,6 +290,42 @@ func TestKernelConvMatchesReference(t *testing.T) {
 		}
 		if err := compareTensors(a["y"], b["y"], 1e-4, 1e-5); err != nil {
 			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}
+
+// TestBuffersFollowLiveness: a chain of 20 element-wise ops needs two
+// activation buffers (input of the step and its output), not 20, and a
+// steady-state run allocates no new ones.
+func TestBuffersFollowLiveness(t *testing.T) {
+	g := &graph.Graph{
+		Opset:        13,
+		Inputs:       []graph.ValueInfo{{Name: "x", DType: nn.Float32}},
+		Outputs:      []graph.ValueInfo{{Name: "v20"}},
+		Initializers: map[string]*nn.Tensor{"shape": nn.FromInt64([]int64{-1}, 1)},
+	}
+	prev := "x"
+	for i := 1; i <= 20; i++ {
+		op := []string{"Relu", "Sigmoid", "Tanh", "Reshape"}[i%4]
+		n := &graph.Node{Name: fmt.Sprint("n", i), Op: op, Inputs: []string{prev}, Outputs: []string{fmt.Sprint("v", i)}}
+		if op == "Reshape" {
+			n.Inputs = append(n.Inputs, "shape")
+		}
+		g.Nodes = append(g.Nodes, n)
+		prev = n.Outputs[0]
+	}
+	ctx := context.Background()
+	s, err := NewSession(ctx, g, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(rand.New(rand.NewPCG(1, 1)), 1000)
+	for run := 0; run < 3; run++ {
+		if _, err := s.Run(ctx, map[string]*nn.Tensor{"x": x}); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.free) != 1 || len(s.free[0].free) > 3 {
+			t.Fatalf("run %d: %d pooled states, %d float32 buffers; want 1 state, <= 3 buffers", run, len(s.free), len(s.free[0].free))
 		}
 	}
 }
