@@ -103,6 +103,21 @@ func TestConv2DMatchesReference(t *testing.T) {
 					got2 := make([]float32, len(want))
 					pc.Run(p.N, x, got2)
 					assertClose(t, got2, want, 1e-5*math.Sqrt(float64(p.C*p.KH*p.KW)))
+					// Residual form: act(conv + bias + skip), skip separate and aliased to y.
+					pn := p
+					pn.Act = ActNone
+					wantR := make([]float32, len(want))
+					refConv(pn, x, w, bias, wantR)
+					skip := randSlice(r, len(want))
+					for i := range wantR {
+						wantR[i] = float32(refAct(float64(wantR[i])+float64(skip[i]), p.Act, p.Alpha, p.Beta))
+					}
+					gotR := make([]float32, len(want))
+					pc.RunResidual(p.N, 0, x, skip, gotR)
+					assertClose(t, gotR, wantR, 1e-5*math.Sqrt(float64(p.C*p.KH*p.KW)))
+					inPlace := append([]float32(nil), skip...)
+					pc.RunResidual(p.N, 0, x, inPlace, inPlace)
+					assertClose(t, inPlace, wantR, 1e-5*math.Sqrt(float64(p.C*p.KH*p.KW)))
 					if p.N > 1 {
 						one := p.M * p.OH * p.OW
 						got1 := make([]float32, one)

@@ -3,8 +3,12 @@ package kernels
 // runDepthwise computes a convolution with one input channel per group
 // (depthwise, channel multiplier mg) plane by plane: work items are
 // (image, output channel) pairs.
-func (pc *PackedConv) runDepthwise(t, n int, x, y []float32) {
+func (pc *PackedConv) runDepthwise(t, n int, x, skip, y []float32) {
 	p := pc.p
+	pa := p // the activation, applied after the residual when there is one
+	if skip != nil {
+		p.Act = ActNone
+	}
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	kk := p.KH * p.KW
 	// Several planes per work item when planes are small, so per-item
@@ -18,23 +22,34 @@ func (pc *PackedConv) runDepthwise(t, n int, x, y []float32) {
 	}
 	parallelFor(t, items, func(_, it int) {
 		var sp *[]float32
-		var scratch []float32
+		need := ohw
 		if pc.imp != nil {
-			sp = getScratch(depthwiseScratch(pc.imp))
-			scratch = *sp
+			need += depthwiseScratch(pc.imp)
 		}
+		sp = getScratch(need)
+		plane, scratch := (*sp)[:ohw], (*sp)[ohw:]
 		for q := it * per; q < min(planes, (it+1)*per); q++ {
 			img, m := q/p.M, q%p.M
 			c := m / pc.mg
 			xp := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
 			yp := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
-			if !depthwisePlaneFast(p, pc.imp, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp, scratch) {
-				depthwisePlane(p, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], yp)
+			out := yp
+			if skip != nil {
+				out = plane // skip may be y: keep it intact until the add
+			}
+			if !depthwisePlaneFast(p, pc.imp, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], out, scratch) {
+				depthwisePlane(p, xp, pc.w[m*kk:(m+1)*kk], pc.bias[m], out)
+			}
+			if skip != nil {
+				sk := skip[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
+				lo, hi, _, post := clampOf(pa)
+				addClamp(yp, out, sk, lo, hi)
+				if post {
+					BiasAct(yp, 0, pa.Act, pa.Alpha, pa.Beta)
+				}
 			}
 		}
-		if sp != nil {
-			putScratch(sp)
-		}
+		putScratch(sp)
 	})
 }
 

@@ -250,11 +250,12 @@ bcdone:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32, nstrips, astride int)
+// func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32, nstrips, astride, resd int)
 // For each of nstrips row strips s (A at a + s*astride floats, C at c + 6*s*ldc, bias at bias + 6*s):
 // like sgemmKernel6x16, with an epilogue: flags&1: C = acc + C, else C = acc + bias[r];
-// flags&2: then clamp to [lo, hi].
-TEXT ·sgemmKernel6x16Ep(SB), NOSPLIT, $0-80
+// flags&2: then clamp to [lo, hi]; flags&4 (with bias only): also add the residual at
+// byte offset resd from C (same row stride).
+TEXT ·sgemmKernel6x16Ep(SB), NOSPLIT, $0-88
 	MOVQ a+8(FP), R13
 	MOVQ b+16(FP), BX
 	MOVQ c+24(FP), DX
@@ -396,6 +397,27 @@ epbias:
 	VBROADCASTSS 20(R10), Y0
 	VADDPS Y0, Y14, Y14
 	VADDPS Y0, Y15, Y15
+	TESTQ $4, R9
+	JEQ epclamp
+	MOVQ resd+80(FP), R11
+	ADDQ DX, R11
+	VADDPS (R11), Y4, Y4
+	VADDPS 32(R11), Y5, Y5
+	ADDQ R8, R11
+	VADDPS (R11), Y6, Y6
+	VADDPS 32(R11), Y7, Y7
+	ADDQ R8, R11
+	VADDPS (R11), Y8, Y8
+	VADDPS 32(R11), Y9, Y9
+	ADDQ R8, R11
+	VADDPS (R11), Y10, Y10
+	VADDPS 32(R11), Y11, Y11
+	ADDQ R8, R11
+	VADDPS (R11), Y12, Y12
+	VADDPS 32(R11), Y13, Y13
+	ADDQ R8, R11
+	VADDPS (R11), Y14, Y14
+	VADDPS 32(R11), Y15, Y15
 epclamp:
 	TESTQ $2, R9
 	JEQ epstore
@@ -521,5 +543,31 @@ ppstrip:
 	DECQ CX
 	JNE pprow
 ppdone:
+	VZEROUPPER
+	RET
+
+// func addClampAVX(dst, a, b *float32, n int, lo, hi float32)
+// dst[i] = min(max(a[i]+b[i], lo), hi) for i in [0, n); n is a multiple of 8.
+TEXT ·addClampAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS lo+32(FP), Y2
+	VBROADCASTSS hi+36(FP), Y3
+	SHRQ $3, CX
+	JEQ acdone
+acloop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VMAXPS Y2, Y0, Y0
+	VMINPS Y3, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNE acloop
+acdone:
 	VZEROUPPER
 	RET

@@ -140,12 +140,14 @@ func gemmPackedAOff(ap []float32, m, n, k int, src []float32, rowOff []int, c []
 	}, c, ldc, ep)
 }
 
-// epilogue makes a GEMM compute C = clamp(Ap*B + bias[row]) instead of
-// C += Ap*B: C's old contents are ignored. bias has one value per row of
-// C, padded with zeros to a multiple of gemmMR rows; clamp applies
-// [lo, hi] (Relu, Clip) at the end.
+// epilogue makes a GEMM compute C = clamp(Ap*B + bias[row] + res)
+// instead of C += Ap*B: C's old contents are ignored. bias has one value
+// per row of C, padded with zeros to a multiple of gemmMR rows; res, when
+// not nil, is laid out like C (same offsets, same ldc; it may be C
+// itself); clamp applies [lo, hi] (Relu, Clip) at the end.
 type epilogue struct {
 	bias   []float32
+	res    []float32
 	clamp  bool
 	lo, hi float32
 }
@@ -157,12 +159,19 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 	if m == 0 || n == 0 {
 		return
 	}
+	var res []float32
+	if ep != nil && ep.res != nil {
+		res = ep.res[:(m-1)*ldc+n]
+	}
 	if k == 0 {
 		if ep != nil {
 			for i := range m {
 				row := c[i*ldc : i*ldc+n]
 				for j := range row {
 					row[j] = ep.bias[i]
+					if res != nil {
+						row[j] += res[i*ldc+j]
+					}
 				}
 				if ep.clamp {
 					biasClamp(row, 0, ep.lo, ep.hi)
@@ -187,7 +196,11 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 		if ep != nil && w == gemmNR {
 			// All full row strips in one assembly call.
 			nfull := mc / gemmMR
-			microKernelEp(kc, ap[(ic/gemmMR)*k*gemmMR+pc*gemmMR:], bs, c[ic*ldc+col:], ldc, first, last, ep, ic, nfull, k*gemmMR)
+			var rs []float32
+			if res != nil {
+				rs = res[ic*ldc+col:]
+			}
+			microKernelEp(kc, ap[(ic/gemmMR)*k*gemmMR+pc*gemmMR:], bs, c[ic*ldc+col:], ldc, first, last, ep, ic, nfull, k*gemmMR, rs)
 			ir0 = nfull * gemmMR
 		}
 		for ir := ir0; ir < mc; ir += gemmMR {
@@ -199,9 +212,23 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 				microKernel(kc, as, bs, c[co:], ldc)
 				continue
 			}
-			// Edge tile: run the full kernel on a 6×16 copy, then copy the
-			// h×w valid part back.
-			if ep == nil || !first {
+			// Edge tile: run the full kernel on a 6×16 copy (holding C, or
+			// bias + residual in the first k block), then copy the h×w
+			// valid part back.
+			if ep != nil && first {
+				for r := range h {
+					t := tmp[r*gemmNR : r*gemmNR+w]
+					bv := ep.bias[ic+ir+r]
+					for j := range t {
+						t[j] = bv
+					}
+					if res != nil {
+						for j, v := range res[co+r*ldc : co+r*ldc+w] {
+							t[j] += v
+						}
+					}
+				}
+			} else {
 				for r := range h {
 					copy(tmp[r*gemmNR:r*gemmNR+w], c[co+r*ldc:co+r*ldc+w])
 				}
@@ -209,7 +236,7 @@ func gemmCore(ap []float32, m, n, k int, packB func(dst []float32, pc, jc, kc, n
 			if ep == nil {
 				microKernel(kc, as, bs, tmp, gemmNR)
 			} else {
-				microKernelEp(kc, as, bs, tmp, gemmNR, first, last, ep, ic+ir, 1, 0)
+				microKernelEp(kc, as, bs, tmp, gemmNR, false, last, ep, ic+ir, 1, 0, nil)
 			}
 			for r := range h {
 				copy(c[co+r*ldc:co+r*ldc+w], tmp[r*gemmNR:r*gemmNR+w])
@@ -297,14 +324,22 @@ func packStrip16OffGo(dst, src []float32, offs []int) {
 }
 
 // microKernelEpGo is the portable microKernelEp.
-func microKernelEpGo(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int) {
+func microKernelEpGo(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int, res []float32) {
 	for s := range nstrips {
 		cs := c[s*gemmMR*ldc:]
 		if first {
 			for r := range gemmMR {
 				crow := cs[r*ldc : r*ldc+gemmNR]
+				bv := ep.bias[row+s*gemmMR+r]
+				if res != nil {
+					rrow := res[(s*gemmMR+r)*ldc : (s*gemmMR+r)*ldc+gemmNR]
+					for j := range crow {
+						crow[j] = bv + rrow[j]
+					}
+					continue
+				}
 				for j := range crow {
-					crow[j] = ep.bias[row+s*gemmMR+r]
+					crow[j] = bv
 				}
 			}
 		}
@@ -338,5 +373,19 @@ func packPanelGo(dst, src []float32, offs []int, ldb, kc, nstrips int) {
 		for st := range nstrips {
 			copy(dst[(st*kc+kk)*gemmNR:(st*kc+kk+1)*gemmNR], src[o+st*gemmNR:o+(st+1)*gemmNR])
 		}
+	}
+}
+
+func addClampGo(dst, a, b []float32, lo, hi float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		v := a[i] + b[i]
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		dst[i] = v
 	}
 }

@@ -103,7 +103,7 @@ func (ip *implicitPlan) build(p ConvParams, cg int, xg, dst []float32) {
 	}
 }
 
-func (pc *PackedConv) runImplicit(t, n int, x, y []float32) {
+func (pc *PackedConv) runImplicit(t, n int, x, skip, y []float32) {
 	p := pc.p
 	ip := pc.imp
 	hw, ohw := p.H*p.W, p.OH*p.OW
@@ -118,6 +118,7 @@ func (pc *PackedConv) runImplicit(t, n int, x, y []float32) {
 	// Phase 2: GEMM over chunks of wide columns, then the epilogue copies
 	// the valid columns out with bias and activation.
 	chunk := pc.wideChunk(t, n)
+	lo, hi, _, post := clampOf(p)
 	per := (ip.n + chunk - 1) / chunk
 	parallelFor(t, groups*per, func(_, it int) {
 		i, j0 := it/per, (it%per)*chunk
@@ -126,8 +127,12 @@ func (pc *PackedConv) runImplicit(t, n int, x, y []float32) {
 		cp := getScratch(pc.mg * ncol)
 		cs := *cp
 		offs := pc.implicitOffs(j0)
-		gemmPackedAOff(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, ph[i*ip.glen:(i+1)*ip.glen], offs, cs, ncol, &pc.ep[g])
+		gemmPackedAOff(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, ph[i*ip.glen:(i+1)*ip.glen], offs, cs, ncol, pc.epFor(g, nil, skip != nil))
 		yg := y[(img*p.M+g*pc.mg)*ohw : (img*p.M+(g+1)*pc.mg)*ohw]
+		var sg []float32
+		if skip != nil {
+			sg = skip[(img*p.M+g*pc.mg)*ohw : (img*p.M+(g+1)*pc.mg)*ohw]
+		}
 		oh0, oh1 := j0/ip.wq, min(p.OH, (j0+ncol+ip.wq-1)/ip.wq)
 		for m := range pc.mg {
 			crow := cs[m*ncol : (m+1)*ncol]
@@ -138,7 +143,15 @@ func (pc *PackedConv) runImplicit(t, n int, x, y []float32) {
 				if a >= b {
 					continue
 				}
-				dst := yrow[oh*p.OW+a-oh*ip.wq : oh*p.OW+b-oh*ip.wq]
+				d0, d1 := oh*p.OW+a-oh*ip.wq, oh*p.OW+b-oh*ip.wq
+				dst := yrow[d0:d1]
+				if sg != nil {
+					addClamp(dst, crow[a-j0:b-j0], sg[m*ohw+d0:m*ohw+d1], lo, hi)
+					if post {
+						BiasAct(dst, 0, p.Act, p.Alpha, p.Beta)
+					}
+					continue
+				}
 				copy(dst, crow[a-j0:b-j0])
 				if pc.post {
 					BiasAct(dst, 0, p.Act, p.Alpha, p.Beta)

@@ -1,6 +1,10 @@
 package kernels
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // hasAVX2FMA selects the assembly micro-kernel.
 var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -64,17 +68,19 @@ func biasClamp(y []float32, bias, lo, hi float32) {
 }
 
 //go:noescape
-func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32, nstrips, astride int)
+func sgemmKernel6x16Ep(k int, a, b, c *float32, ldc int, flags int, bias *float32, lo, hi float32, nstrips, astride, resd int)
 
 // microKernelEp runs the micro-kernel with the epilogue of ep (see
 // epilogue) over nstrips consecutive full row strips: strip s reads A at
-// a[s*astride:], writes C rows [6s, 6s+6) and uses bias rows row+6s.
-func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int) {
+// a[s*astride:], writes C rows [6s, 6s+6) and uses bias rows row+6s. res,
+// when not nil, is the residual laid out like c (same offsets and ldc),
+// added with the bias in the first k block.
+func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int, res []float32) {
 	if nstrips <= 0 {
 		return
 	}
 	if !hasAVX2FMA {
-		microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row, nstrips, astride)
+		microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row, nstrips, astride, res)
 		return
 	}
 	_ = a[(nstrips-1)*astride+kc*gemmMR-1]
@@ -90,7 +96,13 @@ func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epi
 	if last && ep.clamp {
 		flags |= 2
 	}
-	sgemmKernel6x16Ep(kc, &a[0], &b[0], &c[0], ldc, flags, bias, ep.lo, ep.hi, nstrips, astride)
+	resd := 0
+	if first && res != nil {
+		_ = res[(nstrips*gemmMR-1)*ldc+gemmNR-1]
+		flags |= 4
+		resd = int(uintptr(unsafe.Pointer(&res[0])) - uintptr(unsafe.Pointer(&c[0])))
+	}
+	sgemmKernel6x16Ep(kc, &a[0], &b[0], &c[0], ldc, flags, bias, ep.lo, ep.hi, nstrips, astride, resd)
 }
 
 //go:noescape
@@ -129,4 +141,19 @@ func packPanel(dst, src []float32, offs []int, ldb, kc, nstrips int) {
 		_ = src[(kc-1)*ldb+nstrips*gemmNR-1]
 	}
 	packPanel16(&dst[0], &src[0], po, ldb, kc, nstrips)
+}
+
+//go:noescape
+func addClampAVX(dst, a, b *float32, n int, lo, hi float32)
+
+// addClamp sets dst[i] = min(max(a[i]+b[i], lo), hi); dst may be a or b.
+func addClamp(dst, a, b []float32, lo, hi float32) {
+	n := len(dst) &^ 7
+	if hasAVX2FMA && n > 0 {
+		_, _ = a[n-1], b[n-1]
+		addClampAVX(&dst[0], &a[0], &b[0], n, lo, hi)
+	} else {
+		n = 0
+	}
+	addClampGo(dst[n:], a[n:], b[n:], lo, hi)
 }

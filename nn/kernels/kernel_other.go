@@ -12,9 +12,11 @@ func packStrip16Off(dst, src []float32, offs []int) { packStrip16OffGo(dst, src,
 
 func biasClamp(y []float32, bias, lo, hi float32) { biasClampGo(y, bias, lo, hi) }
 
-func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int) {
-	microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row, nstrips, astride)
+func microKernelEp(kc int, a, b, c []float32, ldc int, first, last bool, ep *epilogue, row, nstrips, astride int, res []float32) {
+	microKernelEpGo(kc, a, b, c, ldc, first, last, ep, row, nstrips, astride, res)
 }
+
+func addClamp(dst, a, b []float32, lo, hi float32) { addClampGo(dst, a, b, lo, hi) }
 
 func splitEvenOdd(even, odd, src []float32) { splitEvenOddGo(even, odd, src) }
 

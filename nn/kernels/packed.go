@@ -114,7 +114,23 @@ func (pc *PackedConv) Run(n int, x, y []float32) { pc.RunThreads(n, 0, x, y) }
 // callers with their own thread budget need not touch the process-wide
 // SetThreads.
 func (pc *PackedConv) RunThreads(n, threads int, x, y []float32) {
-	t := resolveThreads(threads)
+	pc.run(resolveThreads(threads), n, x, nil, y)
+}
+
+// RunResidual computes y = act(conv(x, w) + bias + skip), the fused form of
+// ResNet's Conv → Add → Relu and MobileNet's projection + skip. skip has
+// y's shape [n, M, OH, OW]; it may be y itself (same first element) but
+// must not otherwise overlap it. threads < 1 means Threads().
+func (pc *PackedConv) RunResidual(n, threads int, x, skip, y []float32) {
+	p := pc.p
+	p.N = n
+	if len(skip) < n*p.M*p.OH*p.OW {
+		panic(fmt.Errorf("kernels: PackedConv.RunResidual: %w: skip has %d elements, want %d", ErrShape, len(skip), n*p.M*p.OH*p.OW))
+	}
+	pc.run(resolveThreads(threads), n, x, skip, y)
+}
+
+func (pc *PackedConv) run(t, n int, x, skip, y []float32) {
 	p := pc.p
 	p.N = n
 	if err := p.checkBuffers(x, nil, nil, y); err != nil {
@@ -125,13 +141,28 @@ func (pc *PackedConv) RunThreads(n, threads int, x, y []float32) {
 	}
 	switch {
 	case pc.algo == algoDepthwise:
-		pc.runDepthwise(t, n, x, y)
+		pc.runDepthwise(t, n, x, skip, y)
 	case pc.algo == algoImplicit && !convUseBLAS():
-		pc.runImplicit(t, n, x, y)
+		pc.runImplicit(t, n, x, skip, y)
 	default:
-		pc.runGemm(t, n, x, y)
+		pc.runGemm(t, n, x, skip, y)
 	}
 }
+
+// epFor returns group g's epilogue with residual res (nil: none) and,
+// when noClamp, without the fused clamp.
+func (pc *PackedConv) epFor(g int, res []float32, noClamp bool) *epilogue {
+	if res == nil && !noClamp {
+		return &pc.ep[g]
+	}
+	e := pc.ep[g]
+	e.res = res
+	if noClamp {
+		e.clamp = false
+	}
+	return &e
+}
+
 
 // colChunk picks how many output columns (of OH*OW) one work item covers:
 // small enough to keep an im2col block in L2 and to give every worker work
@@ -154,7 +185,7 @@ func (pc *PackedConv) colChunk(t, n int) int {
 	return max(1, min(chunk, ohw))
 }
 
-func (pc *PackedConv) runGemm(t, n int, x, y []float32) {
+func (pc *PackedConv) runGemm(t, n int, x, skip, y []float32) {
 	p := pc.p
 	ohw := p.OH * p.OW
 	hw := p.H * p.W
@@ -171,6 +202,10 @@ func (pc *PackedConv) runGemm(t, n int, x, y []float32) {
 		xg := x[(img*p.C+g*pc.cg)*hw : (img*p.C+(g+1)*pc.cg)*hw]
 		yo := (img*p.M+g*pc.mg)*ohw + j0
 		yg := y[yo : yo+(pc.mg-1)*ohw+ncol]
+		var sg []float32
+		if skip != nil {
+			sg = skip[yo : yo+(pc.mg-1)*ohw+ncol]
+		}
 		var b []float32
 		ldb := ohw
 		var sp *[]float32
@@ -184,12 +219,22 @@ func (pc *PackedConv) runGemm(t, n int, x, y []float32) {
 		}
 		bias := pc.bias[g*pc.mg : (g+1)*pc.mg]
 		if useBlas {
-			gemmSerial(false, false, pc.mg, ncol, pc.kdim, 1, pc.w[g*pc.mg*pc.kdim:], pc.kdim, b, ldb, 0, yg, ohw)
+			beta := float32(0)
+			if sg != nil {
+				// Start from the residual: C = W*B + skip.
+				beta = 1
+				if &sg[0] != &yg[0] {
+					for m := range pc.mg {
+						copy(yg[m*ohw:m*ohw+ncol], sg[m*ohw:m*ohw+ncol])
+					}
+				}
+			}
+			gemmSerial(false, false, pc.mg, ncol, pc.kdim, 1, pc.w[g*pc.mg*pc.kdim:], pc.kdim, b, ldb, beta, yg, ohw)
 			for m := range pc.mg {
 				BiasAct(yg[m*ohw:m*ohw+ncol], bias[m], p.Act, p.Alpha, p.Beta)
 			}
 		} else {
-			gemmPackedA(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, false, b, ldb, yg, ohw, &pc.ep[g])
+			gemmPackedA(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, false, b, ldb, yg, ohw, pc.epFor(g, sg, false))
 			if pc.post {
 				for m := range pc.mg {
 					BiasAct(yg[m*ohw:m*ohw+ncol], 0, p.Act, p.Alpha, p.Beta)
