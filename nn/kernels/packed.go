@@ -163,7 +163,6 @@ func (pc *PackedConv) epFor(g int, res []float32, noClamp bool) *epilogue {
 	return &e
 }
 
-
 // colChunk picks how many output columns (of OH*OW) one work item covers:
 // small enough to keep an im2col block in L2 and to give every worker work
 // at small batch, large enough for an efficient GEMM.

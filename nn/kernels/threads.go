@@ -78,7 +78,6 @@ func parallelFor(t, n int, fn func(worker, i int)) {
 	}
 }
 
-
 // scratch hands out float32 buffers reused across calls, so the hot path
 // allocates nothing once warm.
 var scratchPool sync.Pool
