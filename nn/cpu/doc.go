@@ -19,10 +19,13 @@
 // the interop type (ToDense, FromDense).
 //
 // Run is safe for concurrent use. Each call borrows a working state from
-// the session's pool: one buffer per intermediate value plus operator
-// scratch (im2col blocks, gather index maps), kept while shapes stay the
-// same, so steady-state runs allocate only the output tensors they return
-// (copies owned by the caller) and small bookkeeping. Intermediates that
+// the session's pool: a free list of activation buffers, handed to each
+// operator output and taken back after the value's last reader (a plan
+// computed at compile time, views included), plus operator scratch
+// (im2col blocks, gather index maps) kept while shapes stay the same. So
+// memory is bounded by the activations live at once, and steady-state runs
+// allocate only the output tensors they return (copies owned by the
+// caller) and small bookkeeping. Intermediates that
 // are views (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their
 // input's buffer. Options.Threads bounds the goroutines of the operators
 // here and sets nn/kernels' process-wide worker count.

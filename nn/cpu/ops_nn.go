@@ -568,6 +568,10 @@ func compileReduceMean(n *graph.Node, opset int, isConst func(string) bool) (opF
 // the valid kernel rows and columns of each window are computed once, so
 // the inner loops carry no bounds tests.
 func pool2D(g convGeom, isMax, includePad bool, xc, yc []float32) {
+	if g.dil[0] == 1 && g.dil[1] == 1 {
+		pool2DRows(g, isMax, includePad, xc, yc)
+		return
+	}
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
 	sh, sw, dh, dw := g.stride[0], g.stride[1], g.dil[0], g.dil[1]
@@ -626,6 +630,101 @@ func pool2D(g convGeom, isMax, includePad bool, xc, yc []float32) {
 			}
 			if div > 0 {
 				yrow[ow] = sum / float32(div)
+			} else {
+				yrow[ow] = 0
+			}
+		}
+	}
+}
+
+// pool2DRows is pool2D for undilated windows, row by row: each valid input
+// row of a window is folded into the output row, with a bounds-test-free
+// inner loop over the output columns whose windows lie inside the input.
+func pool2DRows(g convGeom, isMax, includePad bool, xc, yc []float32) {
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	sh, sw := g.stride[0], g.stride[1]
+	kh, kw := g.k[0], g.k[1]
+	pl := g.padB[1]
+	// output columns whose window is entirely inside [0, W)
+	owLo := min(OW, (pl+sw-1)/sw)
+	owHi := owLo
+	if W-kw+pl >= 0 {
+		owHi = max(owLo, min(OW, (W-kw+pl)/sw+1))
+	}
+	inf := float32(math.Inf(-1))
+	for oh := 0; oh < OH; oh++ {
+		h0 := oh*sh - g.padB[0]
+		ilo, ihi := max(0, -h0), min(kh, H-h0)
+		yrow := yc[oh*OW : (oh+1)*OW]
+		if isMax {
+			for i := range yrow {
+				yrow[i] = inf
+			}
+		} else {
+			clear(yrow)
+		}
+		for i := ilo; i < ihi; i++ {
+			row := xc[(h0+i)*W : (h0+i+1)*W]
+			edge := func(ow int) {
+				w0 := ow*sw - pl
+				for j := max(0, -w0); j < min(kw, W-w0); j++ {
+					v := row[w0+j]
+					if isMax {
+						if v > yrow[ow] {
+							yrow[ow] = v
+						}
+					} else {
+						yrow[ow] += v
+					}
+				}
+			}
+			for ow := 0; ow < owLo; ow++ {
+				edge(ow)
+			}
+			switch {
+			case isMax && kw == 3:
+				for ow := owLo; ow < owHi; ow++ {
+					b := ow*sw - pl
+					p := row[b : b+3 : b+3]
+					yrow[ow] = max(yrow[ow], p[0], p[1], p[2])
+				}
+			case isMax:
+				for ow := owLo; ow < owHi; ow++ {
+					b := ow*sw - pl
+					m := yrow[ow]
+					for _, v := range row[b : b+kw] {
+						m = max(m, v)
+					}
+					yrow[ow] = m
+				}
+			default:
+				for ow := owLo; ow < owHi; ow++ {
+					b := ow*sw - pl
+					var sum float32
+					for _, v := range row[b : b+kw] {
+						sum += v
+					}
+					yrow[ow] += sum
+				}
+			}
+			for ow := owHi; ow < OW; ow++ {
+				edge(ow)
+			}
+		}
+		if isMax {
+			continue
+		}
+		rows := ihi - ilo
+		padH := min(h0+kh, H+g.padE[0]) - h0
+		for ow := range yrow {
+			w0 := ow*sw - pl
+			div := rows * (min(kw, W-w0) - max(0, -w0))
+			if includePad {
+				div = padH * (min(w0+kw, W+g.padE[1]) - w0)
+			}
+			if div > 0 {
+				yrow[ow] /= float32(div)
 			} else {
 				yrow[ow] = 0
 			}
