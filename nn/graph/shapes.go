@@ -70,6 +70,14 @@ func (si *shapeInf) constInts(n *Node, i int) ([]int64, bool) {
 	return v, ok
 }
 
+// constFloats returns input i when it is a float32 initializer.
+func (si *shapeInf) constFloats(n *Node, i int) []float32 {
+	if t, ok := si.g.Const(n.Input(i)); ok {
+		return t.F32()
+	}
+	return nil
+}
+
 func bad(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{nn.ErrShape}, args...)...)
 }
@@ -511,8 +519,61 @@ func (si *shapeInf) node(n *Node) error {
 			}
 		}
 		si.set(n, 0, dt, out)
-	case "Slice", "Pad", "Resize", "Upsample", "ReduceMean":
-		// Shapes that depend on run-time values: rank is known.
+	case "Pad":
+		pads, ok := si.constInts(n, 1)
+		if si.g.Opset < 11 {
+			pads, ok = n.Ints("pads"), n.Has("pads")
+		}
+		if x.Shape == nil {
+			si.set(n, 0, x.DType, nil)
+			return nil
+		}
+		r := len(x.Shape)
+		out := make([]int, r)
+		for i, d := range x.Shape {
+			out[i] = -1
+			if ok && len(pads) == 2*r && d >= 0 {
+				out[i] = d + int(pads[i]) + int(pads[i+r])
+			}
+		}
+		si.set(n, 0, x.DType, out)
+	case "Resize", "Upsample":
+		if x.Shape == nil {
+			si.set(n, 0, x.DType, nil)
+			return nil
+		}
+		r := len(x.Shape)
+		out := make([]int, r)
+		for i := range out {
+			out[i] = -1
+		}
+		var scales []float32
+		legacy := n.Op == "Upsample" || si.g.Opset < 11
+		switch {
+		case n.Op == "Upsample" && n.Has("scales"):
+			scales = n.Floats("scales")
+		case legacy:
+			scales = si.constFloats(n, 1)
+		default:
+			if sizes, ok := si.constInts(n, 3); ok && len(sizes) == r {
+				for i, v := range sizes {
+					out[i] = int(v)
+				}
+				si.set(n, 0, x.DType, out)
+				return nil
+			}
+			scales = si.constFloats(n, 2)
+		}
+		if len(scales) == r {
+			for i, d := range x.Shape {
+				if d >= 0 {
+					out[i] = int(float64(d) * float64(scales[i]))
+				}
+			}
+		}
+		si.set(n, 0, x.DType, out)
+	case "Slice", "ReduceMean":
+		// Slice shapes depend on run-time values: the rank is known.
 		if x.Shape == nil {
 			si.set(n, 0, x.DType, nil)
 			return nil
@@ -540,12 +601,6 @@ func (si *shapeInf) node(n *Node) error {
 				default:
 					out = append(out, d)
 				}
-			}
-		} else if n.Op != "Slice" {
-			// Pad and Resize keep N and C in practice; leave them unknown
-			// unless the pads/scales are constants (folded at run time).
-			for i := range out {
-				out[i] = -1
 			}
 		}
 		si.set(n, 0, x.DType, out)
