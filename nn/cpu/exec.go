@@ -67,13 +67,25 @@ type exec struct {
 	idx     int
 	insBuf  []*nn.Tensor
 	fresh   bool // allocate outputs instead of reusing state buffers
+	// maxElems bounds any tensor an operator creates (0: no bound).
+	maxElems int64
 }
+
+// errTooLarge is raised (as a panic, turned into an error by runOp) when
+// an operator asks for a tensor past Options.MaxTensorElements.
+type errTooLarge struct{ err error }
 
 // out returns output i with the given type and shape, its storage reused
 // from the previous run of this state when large enough. Its contents are
 // undefined: the operator must write every element (or clear it).
 func (x *exec) out(i int, dt nn.DType, shape []int) *nn.Tensor {
-	n := nn.NumElements(shape)
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && x.maxElems > 0 && int64(n)*int64(d) > x.maxElems) {
+			panic(errTooLarge{fmt.Errorf("%w: output of shape %v exceeds %d elements (Options.MaxTensorElements)", nn.ErrTooLarge, shape, x.maxElems)})
+		}
+		n *= d
+	}
 	t := &nn.Tensor{DType: dt, Shape: append([]int(nil), shape...)}
 	slot := -1
 	if i < len(x.step.out) {

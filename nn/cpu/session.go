@@ -22,6 +22,11 @@ type Options struct {
 	// NoOptimize disables the load-time graph rewrites (for debugging and
 	// for tests that compare optimized with unoptimized execution).
 	NoOptimize bool
+	// MaxTensorElements bounds every tensor an operator creates at run
+	// time (default 1<<28, 1 GiB of float32): a model whose shapes come
+	// from data (ConstantOfShape, Expand, Resize, Pad) cannot make Run
+	// allocate without limit; it fails with nn.ErrTooLarge instead.
+	MaxTensorElements int64
 }
 
 // Session runs a graph on the CPU. It implements nn.Session and is safe for
@@ -39,6 +44,7 @@ type Session struct {
 	stats    graph.Stats
 	mu       sync.Mutex
 	free     []*state
+	maxElems int64
 	closed   atomic.Bool
 	inFlight sync.WaitGroup
 }
@@ -98,7 +104,10 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 	if th < 1 {
 		th = runtime.GOMAXPROCS(0)
 	}
-	s := &Session{g: g, threads: th, slots: map[string]int{}}
+	s := &Session{g: g, threads: th, slots: map[string]int{}, maxElems: opts.MaxTensorElements}
+	if s.maxElems <= 0 {
+		s.maxElems = 1 << 28
+	}
 	// nn/kernels keeps one process-wide worker count.
 	kernels.SetThreads(th)
 	// Check support before folding, so the error names the original node.
@@ -282,7 +291,7 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 		}
 		st.vals[in.slot] = t
 	}
-	x := &exec{threads: s.threads}
+	x := &exec{threads: s.threads, maxElems: s.maxElems}
 	for i, sp := range s.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -327,6 +336,10 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 func runOp(op opFunc, x *exec, ins []*nn.Tensor) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if e, ok := r.(errTooLarge); ok {
+				err = e.err
+				return
+			}
 			err = fmt.Errorf("operator panicked: %v", r)
 		}
 	}()
@@ -428,7 +441,7 @@ func Evaluate(ctx context.Context, n *graph.Node, opset int, inputs []*nn.Tensor
 	for i := range n.Outputs {
 		sp.out = append(sp.out, i)
 	}
-	x := &exec{threads: 1, st: st, step: sp, fresh: true}
+	x := &exec{threads: 1, st: st, step: sp, fresh: true, maxElems: 1 << 24}
 	if err := runOp(op, x, inputs); err != nil {
 		return nil, fmt.Errorf("%v (opset %d): %w", n, opset, err)
 	}

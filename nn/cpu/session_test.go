@@ -329,3 +329,24 @@ func TestBuffersFollowLiveness(t *testing.T) {
 		}
 	}
 }
+
+func TestRunBoundsDataDependentAllocation(t *testing.T) {
+	g := &graph.Graph{
+		Opset:        13,
+		Inputs:       []graph.ValueInfo{{Name: "shape", DType: nn.Int64}},
+		Outputs:      []graph.ValueInfo{{Name: "y"}},
+		Initializers: map[string]*nn.Tensor{},
+		Nodes:        []*graph.Node{{Name: "big", Op: "ConstantOfShape", Inputs: []string{"shape"}, Outputs: []string{"y"}}},
+	}
+	s, err := NewSession(context.Background(), g, Options{MaxTensorElements: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run(context.Background(), map[string]*nn.Tensor{"shape": nn.FromInt64([]int64{1 << 15, 1 << 15}, 2)})
+	if !errors.Is(err, nn.ErrTooLarge) || !strings.Contains(err.Error(), `"big"`) {
+		t.Fatalf("Run = %v, %v; want ErrTooLarge naming the node", out, err)
+	}
+	if _, err := s.Run(context.Background(), map[string]*nn.Tensor{"shape": nn.FromInt64([]int64{4, 4}, 2)}); err != nil {
+		t.Fatal(err)
+	}
+}
