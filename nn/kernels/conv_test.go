@@ -43,6 +43,10 @@ func convCases() []ConvParams {
 		convCase(1, 4, 9, 9, 4, 3, 3, 2, 1, 3, 0, 1, 2, 3, 2, 2, ActTanh),
 		convCase(1, 2, 4, 4, 3, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActHardSwish), // kernel larger than input after pad 0: 0 out? -> adjusted below
 		convCase(1, 3, 6, 5, 3, 2, 2, 3, 2, 0, 1, 2, 0, 1, 1, 1, ActHardSigmoid),
+		// 3x3 stride 1 (Winograd when C is large enough): odd sizes, asymmetric pads
+		convCase(1, 3, 7, 6, 5, 3, 3, 1, 1, 0, 2, 1, 0, 1, 1, 1, ActNone),
+		convCase(2, 4, 5, 9, 13, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1, 1, ActClip),
+		convCase(1, 2, 3, 3, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid),
 		// depthwise
 		convCase(2, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, ActClip),
 		convCase(1, 6, 10, 11, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, ActRelu),
@@ -65,7 +69,27 @@ func convCases() []ConvParams {
 	return cs
 }
 
-func TestConv2DMatchesReference(t *testing.T) {
+func TestConv2DMatchesReference(t *testing.T) { testConvCases(t) }
+
+// TestWinogradMatchesReference routes every 3×3 stride-1 case to Winograd,
+// small channel counts included.
+func TestWinogradMatchesReference(t *testing.T) {
+	old := winoMinC
+	winoMinC = 1
+	defer func() { winoMinC = old }()
+	n := 0
+	for _, p := range convCases() {
+		if winoOK(p.normalized()) {
+			n++
+		}
+	}
+	if n < 3 {
+		t.Fatalf("only %d Winograd-eligible cases", n)
+	}
+	testConvCases(t)
+}
+
+func testConvCases(t *testing.T) {
 	withBackends(t, func(t *testing.T) {
 		for i, p := range convCases() {
 			for _, withBias := range []bool{true, false} {

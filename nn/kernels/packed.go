@@ -14,10 +14,11 @@ const (
 	algoPointwise                 // 1×1, stride 1, no pad: GEMM straight over the input
 	algoDepthwise                 // one input channel per group: direct kernel
 	algoImplicit                  // implicit GEMM over phase planes (implicit.go)
+	algoWinograd                  // Winograd F(2×2, 3×3) (winograd.go)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "pointwise", "depthwise", "implicit"}[a]
+	return [...]string{"im2col", "pointwise", "depthwise", "implicit", "winograd"}[a]
 }
 
 // PackedConv is a convolution with its weights prepared once, for repeated
@@ -36,6 +37,7 @@ type PackedConv struct {
 	wpLen int       // length of one group's packed A
 	bias  []float32 // [M], zeros when none was given
 	imp   *implicitPlan
+	wino  *winoPlan
 	ep    []epilogue // per group: bias (padded) and fused Relu/Clip
 	post  bool       // activation not fused: BiasAct after the GEMM
 }
@@ -70,6 +72,10 @@ func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
 	case p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0:
 		pc.algo = algoPointwise
+	case winoOK(p):
+		pc.algo = algoWinograd
+		pc.wino = newWinoPlan(p, pc.w)
+		pc.imp = newImplicitPlan(p, pc.cg) // for the OpenBLAS comparison path
 	default:
 		pc.algo = algoImplicit
 		pc.imp = newImplicitPlan(p, pc.cg)
@@ -82,7 +88,7 @@ func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
 		copy(b, pc.bias[g*pc.mg:(g+1)*pc.mg])
 		pc.ep = append(pc.ep, epilogue{bias: b, clamp: clamp, lo: lo, hi: hi})
 	}
-	if pc.algo != algoDepthwise {
+	if pc.algo != algoDepthwise && pc.algo != algoWinograd {
 		pc.wpLen = packedALen(pc.mg, pc.kdim)
 		pc.wp = make([]float32, pc.wpLen*p.Group)
 		for g := range p.Group {
@@ -99,7 +105,7 @@ func (pc *PackedConv) Params() ConvParams { return pc.p }
 // "implicit" (implicit GEMM, pure-Go backend) or "im2col" (im2col +
 // OpenBLAS).
 func (pc *PackedConv) Algorithm() string {
-	if pc.algo == algoImplicit && convUseBLAS() {
+	if (pc.algo == algoImplicit || pc.algo == algoWinograd) && convUseBLAS() {
 		return algoIm2col.String()
 	}
 	return pc.algo.String()
@@ -142,6 +148,8 @@ func (pc *PackedConv) run(t, n int, x, skip, y []float32) {
 	switch {
 	case pc.algo == algoDepthwise:
 		pc.runDepthwise(t, n, x, skip, y)
+	case pc.algo == algoWinograd && !convUseBLAS():
+		pc.runWinograd(t, n, x, skip, y)
 	case pc.algo == algoImplicit && !convUseBLAS():
 		pc.runImplicit(t, n, x, skip, y)
 	default:
