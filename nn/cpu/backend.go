@@ -12,10 +12,9 @@ type sgemmFunc func(threads int, transA, transB bool, m, n, k int, alpha float32
 
 var sgemm sgemmFunc = kernelsSgemm
 
-// kernelsSgemm runs nn/kernels.Sgemm, which splits work over
-// kernels.Threads() workers (set from Options.Threads by NewSession).
+// kernelsSgemm runs nn/kernels.SgemmThreads on the session's thread count.
 func kernelsSgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	kernels.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	kernels.SgemmThreads(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // useKernelConv routes 1-D and 2-D convolutions with constant weights to

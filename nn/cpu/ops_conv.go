@@ -136,10 +136,13 @@ func compileConv(n *graph.Node, opset int, isConst func(string) bool) (opFunc, e
 			return err
 		}
 		outShape := append([]int{N, M}, geo.out...)
+		if len(ins) > 3 && ins[3] != nil {
+			return c.residual(x, geo, N, C, M, X, W, B, outShape, ins[3])
+		}
 		t := x.out(0, nn.Float32, outShape)
 		Y := t.F32()
 		if pc := c.kernel(geo, C, M, W, B); pc != nil {
-			pc.Run(N, X, Y)
+			pc.RunThreads(N, x.threads, X, Y)
 			return nil
 		}
 		conv(x, geo, N, C, M, c.group, X, W, B, Y)
@@ -151,6 +154,40 @@ func compileConv(n *graph.Node, opset int, isConst func(string) bool) (opFunc, e
 }
 
 type packKey struct{ c, h, w int }
+
+// residual computes act(conv(X) + skip) for a Conv fused with the Add
+// that follows it (graph.AttrResidual).
+func (c *convOp) residual(x *exec, geo convGeom, N, C, M int, X, W, B []float32, convShape []int, skipT *nn.Tensor) error {
+	skip, err := f32in(skipT, "residual")
+	if err != nil {
+		return err
+	}
+	if slicesEqual(skipT.Shape, convShape) {
+		t := x.out(0, nn.Float32, convShape)
+		Y := t.F32()
+		if pc := c.kernel(geo, C, M, W, B); pc != nil {
+			pc.RunResidual(N, x.threads, X, skip, Y)
+			return nil
+		}
+		conv(x, geo, N, C, M, c.group, X, W, B, Y)
+		applyF32(opAdd, Y, Y, skip)
+		if c.act != nil {
+			parallelChunks(x, len(Y), func(lo, hi int) { c.act(Y[lo:hi]) })
+		}
+		return nil
+	}
+	// Broadcasting skip: convolve into scratch, then add as Add would.
+	out, err := broadcastShape(convShape, skipT.Shape)
+	if err != nil {
+		return err
+	}
+	tmp := make([]float32, nn.NumElements(convShape))
+	conv(x, geo, N, C, M, c.group, X, W, B, tmp)
+	t := x.out(0, nn.Float32, out)
+	binaryF32(x, opAdd, t.F32(), tmp, skip, out, bstrides(convShape, out), bstrides(skipT.Shape, out),
+		len(tmp) == t.Len(), len(skip) == t.Len(), c.act)
+	return nil
+}
 
 // kernel returns nn/kernels' packed convolution for this geometry (1-D and
 // 2-D, constant weights), packing it on first use; nil when it does not

@@ -10,14 +10,13 @@ import (
 
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
-	"github.com/sluice-ml/sluice/nn/kernels"
 	"github.com/sluice-ml/sluice/nn/onnx"
 )
 
 // Options configure a Session.
 type Options struct {
-	// Threads is the number of goroutines heavy operators use per Run
-	// (< 1: runtime.GOMAXPROCS(0)).
+	// Threads is the number of goroutines operators use per Run, nn/kernels'
+	// GEMM and convolutions included (< 1: runtime.GOMAXPROCS(0)).
 	Threads int
 	// NoOptimize disables the load-time graph rewrites (for debugging and
 	// for tests that compare optimized with unoptimized execution).
@@ -108,8 +107,6 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 	if s.maxElems <= 0 {
 		s.maxElems = 1 << 28
 	}
-	// nn/kernels keeps one process-wide worker count.
-	kernels.SetThreads(th)
 	// Check support before folding, so the error names the original node.
 	for _, n := range g.Nodes {
 		if _, err := compile(n, g.Opset, nil); err != nil {

@@ -350,3 +350,61 @@ func TestRunBoundsDataDependentAllocation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestResidualFusion(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		skipShape []int
+		constW    bool
+	}{
+		{"same shape, packed kernel", []int{2, 4, 8, 8}, true},
+		{"same shape, reference conv", []int{2, 4, 8, 8}, false},
+		{"broadcast skip", []int{1, 4, 1, 8}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			build := func() *graph.Graph {
+				r := rand.New(rand.NewPCG(11, 12))
+				g := &graph.Graph{
+					Opset:        13,
+					Inputs:       []graph.ValueInfo{{Name: "x", DType: nn.Float32}, {Name: "skip", DType: nn.Float32}},
+					Outputs:      []graph.ValueInfo{{Name: "y"}},
+					Initializers: map[string]*nn.Tensor{"W": randTensor(r, 4, 3, 3, 3)},
+					Overridable:  map[string]bool{"W": !tc.constW},
+				}
+				conv := &graph.Node{Name: "conv", Op: "Conv", Inputs: []string{"x", "W"}, Outputs: []string{"c"},
+					Attrs: map[string]*graph.Attr{"pads": ints64(1, 1, 1, 1)}}
+				g.Nodes = []*graph.Node{
+					conv,
+					{Name: "add", Op: "Add", Inputs: []string{"skip", "c"}, Outputs: []string{"s"}},
+					{Name: "relu", Op: "Relu", Inputs: []string{"s"}, Outputs: []string{"y"}},
+				}
+				return g
+			}
+			r := rand.New(rand.NewPCG(13, 14))
+			feeds := map[string]*nn.Tensor{"x": randTensor(r, 2, 3, 8, 8), "skip": randTensor(r, tc.skipShape...)}
+			ctx := context.Background()
+			fused, err := NewSession(ctx, build(), Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fused.Graph().Nodes) != 1 || !fused.Graph().Nodes[0].Has(graph.AttrResidual) {
+				t.Fatalf("not fused: %d nodes", len(fused.Graph().Nodes))
+			}
+			plain, err := NewSession(ctx, build(), Options{Threads: 2, NoOptimize: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := fused.Run(ctx, feeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := plain.Run(ctx, feeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := compareTensors(a["y"], b["y"], 1e-5, 1e-6); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

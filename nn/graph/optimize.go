@@ -25,6 +25,9 @@ const (
 	AttrActivation = "_activation" // "Relu", "Clip", "LeakyRelu"; on Conv and Add
 	AttrActAlpha   = "_act_alpha"  // Clip min, LeakyRelu alpha
 	AttrActBeta    = "_act_beta"   // Clip max
+	// AttrResidual on a Conv says its 4th input is added to the output
+	// before the activation (Conv → Add [→ Relu] fused).
+	AttrResidual = "_residual"
 )
 
 // maxFoldElements bounds the size of a tensor produced by constant folding:
@@ -46,6 +49,7 @@ func Optimize(ctx context.Context, g *Graph, eval Evaluator) (Stats, error) {
 	}
 	st.BatchNormsFolded = foldBatchNorm(g)
 	st.Fused = fuseActivations(g)
+	st.Fused += fuseResidual(g)
 	st.Removed += removeDead(g)
 	return st, g.Validate()
 }
@@ -279,6 +283,49 @@ func fuseActivations(g *Graph) int {
 		conv.Outputs[0] = act.Outputs[0]
 		drop[act] = true
 		fused++
+	}
+	g.dropNodes(drop)
+	return fused
+}
+
+// fuseResidual folds Add(Conv(x), skip) into the Conv (as a 4th input and
+// AttrResidual) when the Conv output is read only by that Add and the Conv
+// has no activation of its own; the Add's fused activation moves to the
+// Conv. The fused node takes the Add's place in the order, where skip is
+// computed.
+func fuseResidual(g *Graph) int {
+	fused := 0
+	cons := g.Consumers()
+	prod := g.producers()
+	drop := map[*Node]bool{}
+	for i, add := range g.Nodes {
+		if add.Op != "Add" || add.Domain != DefaultDomain || len(add.Inputs) != 2 || add.Inputs[0] == "" || add.Inputs[1] == "" {
+			continue
+		}
+		for k := 0; k < 2; k++ {
+			conv := prod[add.Inputs[k]]
+			skip := add.Inputs[1-k]
+			if conv == nil || conv.Op != "Conv" || conv.Domain != DefaultDomain || drop[conv] || conv.Has(AttrActivation) ||
+				conv.Has(AttrResidual) || cons[conv.Outputs[0]] != 1 || g.IsGraphOutput(conv.Outputs[0]) || skip == add.Inputs[k] {
+				continue
+			}
+			n := &Node{Name: conv.Name, Op: "Conv", Outputs: append([]string(nil), add.Outputs...), Attrs: map[string]*Attr{}}
+			for name, a := range conv.Attrs {
+				n.Attrs[name] = a
+			}
+			for name, a := range add.Attrs {
+				if name == AttrActivation || name == AttrActAlpha || name == AttrActBeta {
+					n.Attrs[name] = a
+				}
+			}
+			n.Inputs = append(append([]string(nil), conv.Inputs...), "", "")[:3]
+			n.Inputs = append(n.Inputs, skip)
+			n.SetInt(AttrResidual, 1)
+			g.Nodes[i] = n
+			drop[conv] = true
+			fused++
+			break
+		}
 	}
 	g.dropNodes(drop)
 	return fused
