@@ -13,13 +13,16 @@ type winoPlan struct {
 	uLen int
 	th   int // tile rows: ceil(OH/2)
 	tw   int // tile columns: ceil(OW/2)
-	kr   int // tile rows per work item
 	zero epilogue
 }
 
-// winoMinC is the smallest input channel count routed to Winograd: below
-// it the transforms cost more than the multiplies they save.
-var winoMinC = 32
+// winoMinC is the smallest input channel count routed to Winograd. The
+// transforms are scalar Go, and measured (NOTES.md) they cost more than the
+// multiplies they save at C = 64 and break even at C = 256-512, so
+// Winograd is off by default; tests lower this to cover it. Vectorized
+// transforms (8 tiles per AVX2 register, from even/odd-split rows) are the
+// way to make it pay.
+var winoMinC = 1 << 30
 
 func winoOK(p ConvParams) bool {
 	return p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
@@ -28,9 +31,6 @@ func winoOK(p ConvParams) bool {
 
 func newWinoPlan(p ConvParams, w []float32) *winoPlan {
 	wp := &winoPlan{th: (p.OH + 1) / 2, tw: (p.OW + 1) / 2}
-	// ~64K floats of transformed input per item, whole tile rows.
-	tiles := max(16, 4096/p.C)
-	wp.kr = max(1, min(wp.th, (tiles+wp.tw-1)/wp.tw))
 	wp.uLen = packedALen(p.M, p.C)
 	wp.u = make([]float32, 16*wp.uLen)
 	ut := make([]float32, 16*p.M*p.C)
@@ -66,21 +66,25 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 	p := pc.p
 	wp := pc.wino
 	hw, ohw := p.H*p.W, p.OH*p.OW
-	per := (wp.th + wp.kr - 1) / wp.kr
+	// Work items are runs of kr tile rows over all images (a run may span
+	// images): ~96 tiles, so each of the 16 GEMMs has a wide enough N, and
+	// at least two items per worker.
+	rows := n * wp.th
+	kr := max(1, min((96+wp.tw-1)/wp.tw, rows/(2*t)))
+	items := (rows + kr - 1) / kr
 	lo, hi, clamp, post := clampOf(p)
-	parallelFor(t, n*per, func(_, it int) {
-		img, ch := it/per, it%per
-		ty0 := ch * wp.kr
-		ty1 := min(wp.th, ty0+wp.kr)
-		nt := (ty1 - ty0) * wp.tw
+	parallelFor(t, items, func(_, it int) {
+		r0 := it * kr
+		r1 := min(rows, r0+kr)
+		nt := (r1 - r0) * wp.tw
 		sp := getScratch(16 * nt * (p.C + p.M))
 		v := (*sp)[:16*nt*p.C]
 		mo := (*sp)[16*nt*p.C:]
-		xi := x[img*p.C*hw : (img+1)*p.C*hw]
 		// Input transform: V[ξ][c][t] = (Bᵀ·d·B)[ξ], Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
 		for c := range p.C {
-			xc := xi[c*hw : (c+1)*hw]
-			for ty := ty0; ty < ty1; ty++ {
+			for gr := r0; gr < r1; gr++ {
+				img, ty := gr/wp.th, gr%wp.th
+				xc := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
 				iy := 2*ty - p.PadTop
 				inY := iy >= 0 && iy+3 < p.H
 				for tx := range wp.tw {
@@ -107,7 +111,7 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 						d0, d1, d2, d3 := d[q], d[4+q], d[8+q], d[12+q]
 						s[q], s[4+q], s[8+q], s[12+q] = d0-d2, d1+d2, d2-d1, d1-d3
 					}
-					ti := (ty-ty0)*wp.tw + tx
+					ti := (gr-r0)*wp.tw + tx
 					for r := range 4 { // rows: (Bᵀ·d)·B
 						s0, s1, s2, s3 := s[r*4], s[r*4+1], s[r*4+2], s[r*4+3]
 						o := (r*4*p.C+c)*nt + ti
@@ -123,59 +127,61 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 			gemmPackedA(wp.u[q*wp.uLen:(q+1)*wp.uLen], p.M, nt, p.C, false, v[q*p.C*nt:(q+1)*p.C*nt], nt, mo[q*p.M*nt:(q+1)*p.M*nt], nt, &wp.zero)
 		}
 		// Output transform: Y = Aᵀ·m·A, Aᵀ = [1 1 1 0; 0 1 -1 -1], plus bias.
-		oy0, oy1 := 2*ty0, min(p.OH, 2*ty1)
 		for m := range p.M {
-			ym := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
-			var sm []float32
-			if skip != nil {
-				sm = skip[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
-			}
 			b := pc.bias[m]
-			for ti := range nt {
-				var e [16]float32
-				for q := range 16 {
-					e[q] = mo[(q*p.M+m)*nt+ti]
+			for gr := r0; gr < r1; gr++ {
+				img, ty := gr/wp.th, gr%wp.th
+				ym := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
+				var sm []float32
+				if skip != nil {
+					sm = skip[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
 				}
-				var s [8]float32
-				for j := range 4 {
-					s[j] = e[j] + e[4+j] + e[8+j]
-					s[4+j] = e[4+j] - e[8+j] - e[12+j]
-				}
-				ty, tx := ty0+ti/wp.tw, ti%wp.tw
-				oy, ox := 2*ty, 2*tx
-				y00 := s[0] + s[1] + s[2] + b
-				y01 := s[1] - s[2] - s[3] + b
-				y10 := s[4] + s[5] + s[6] + b
-				y11 := s[5] - s[6] - s[7] + b
-				if sm != nil { // skip may be y: read each value before writing it
-					y00 += sm[oy*p.OW+ox]
+				for tx := range wp.tw {
+					ti := (gr-r0)*wp.tw + tx
+					var e [16]float32
+					for q := range 16 {
+						e[q] = mo[(q*p.M+m)*nt+ti]
+					}
+					var s [8]float32
+					for j := range 4 {
+						s[j] = e[j] + e[4+j] + e[8+j]
+						s[4+j] = e[4+j] - e[8+j] - e[12+j]
+					}
+					oy, ox := 2*ty, 2*tx
+					y00 := s[0] + s[1] + s[2] + b
+					y01 := s[1] - s[2] - s[3] + b
+					y10 := s[4] + s[5] + s[6] + b
+					y11 := s[5] - s[6] - s[7] + b
+					if sm != nil { // skip may be y: read each value before writing it
+						y00 += sm[oy*p.OW+ox]
+						if ox+1 < p.OW {
+							y01 += sm[oy*p.OW+ox+1]
+						}
+						if oy+1 < p.OH {
+							y10 += sm[(oy+1)*p.OW+ox]
+							if ox+1 < p.OW {
+								y11 += sm[(oy+1)*p.OW+ox+1]
+							}
+						}
+					}
+					ym[oy*p.OW+ox] = y00
 					if ox+1 < p.OW {
-						y01 += sm[oy*p.OW+ox+1]
+						ym[oy*p.OW+ox+1] = y01
 					}
 					if oy+1 < p.OH {
-						y10 += sm[(oy+1)*p.OW+ox]
+						ym[(oy+1)*p.OW+ox] = y10
 						if ox+1 < p.OW {
-							y11 += sm[(oy+1)*p.OW+ox+1]
+							ym[(oy+1)*p.OW+ox+1] = y11
 						}
 					}
 				}
-				ym[oy*p.OW+ox] = y00
-				if ox+1 < p.OW {
-					ym[oy*p.OW+ox+1] = y01
+				seg := ym[2*ty*p.OW : min(p.OH, 2*ty+2)*p.OW]
+				if clamp {
+					biasClamp(seg, 0, lo, hi)
 				}
-				if oy+1 < p.OH {
-					ym[(oy+1)*p.OW+ox] = y10
-					if ox+1 < p.OW {
-						ym[(oy+1)*p.OW+ox+1] = y11
-					}
+				if post {
+					BiasAct(seg, 0, p.Act, p.Alpha, p.Beta)
 				}
-			}
-			seg := ym[oy0*p.OW : oy1*p.OW]
-			if clamp {
-				biasClamp(seg, 0, lo, hi)
-			}
-			if post {
-				BiasAct(seg, 0, p.Act, p.Alpha, p.Beta)
 			}
 		}
 		putScratch(sp)
