@@ -145,3 +145,30 @@ func TestInferShapes(t *testing.T) {
 		t.Fatalf("inconsistent Conv: %v", err)
 	}
 }
+
+func TestFLOPs(t *testing.T) {
+	ints := func(v ...int64) *Attr { return &Attr{Type: AttrInts, Ints: v} }
+	g := &Graph{
+		Opset:        13,
+		Inputs:       []ValueInfo{{Name: "x", DType: nn.Float32, Shape: []int{2, 3, 8, 8}}},
+		Outputs:      []ValueInfo{{Name: "y"}},
+		Initializers: map[string]*nn.Tensor{"w": nn.NewTensor(nn.Float32, 4, 3, 3, 3), "fc": nn.NewTensor(nn.Float32, 256, 5)},
+		Nodes: []*Node{
+			{Op: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c"}, Attrs: map[string]*Attr{"pads": ints(1, 1, 1, 1)}},
+			{Op: "Relu", Inputs: []string{"c"}, Outputs: []string{"r"}},
+			{Op: "Flatten", Inputs: []string{"r"}, Outputs: []string{"f"}},
+			{Op: "MatMul", Inputs: []string{"f", "fc"}, Outputs: []string{"y"}},
+		},
+	}
+	shapes, err := InferShapes(g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, per, known := FLOPs(g, shapes)
+	conv := 2.0 * (2 * 4 * 8 * 8) * (3 * 3 * 3)
+	relu := 2.0 * 4 * 8 * 8
+	mm := 2.0 * 2 * 5 * 256
+	if known != 4 || per[0] != conv || per[1] != relu || per[2] != 0 || per[3] != mm || total != conv+relu+mm {
+		t.Fatalf("FLOPs = %v %v %d", total, per, known)
+	}
+}
