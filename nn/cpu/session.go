@@ -259,6 +259,16 @@ func (s *Session) putState(st *state) {
 // Run executes the graph. See nn.Session for the contract. Input errors
 // wrap nn.ErrInputShape; operator failures name the node.
 func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[string]*nn.Tensor, error) {
+	return s.RunInto(ctx, inputs, nil)
+}
+
+// RunInto is Run writing the outputs into caller-owned tensors where dst
+// has one of the right element type for that output name whose Data has
+// room (capacity) for the result: its Data is resliced and its Shape set,
+// so a caller looping over video frames allocates nothing per frame.
+// Outputs absent from dst are allocated as Run does. The returned map holds
+// every output (dst's tensors where used).
+func (s *Session) RunInto(ctx context.Context, inputs, dst map[string]*nn.Tensor) (map[string]*nn.Tensor, error) {
 	if s == nil || s.closed.Load() {
 		return nil, nn.ErrClosed
 	}
@@ -323,9 +333,35 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 		if v == nil {
 			return nil, fmt.Errorf("output %q not computed", s.g.Outputs[i].Name)
 		}
-		out[s.g.Outputs[i].Name] = v.Clone()
+		name := s.g.Outputs[i].Name
+		if d := dst[name]; d != nil && d.DType == v.DType {
+			if data := reuseData(d.Data, v.Len()); data != nil {
+				d.Shape = append(d.Shape[:0], v.Shape...)
+				d.Data = data
+				copyRange(d.Data, 0, v.Data, 0, v.Len())
+				out[name] = d
+				continue
+			}
+		}
+		out[name] = v.Clone()
 	}
 	return out, nil
+}
+
+// reuseData reslices a float32 or int64 data slice to n elements when its
+// capacity allows.
+func reuseData(data any, n int) any {
+	switch d := data.(type) {
+	case []float32:
+		if cap(d) >= n {
+			return d[:n]
+		}
+	case []int64:
+		if cap(d) >= n {
+			return d[:n]
+		}
+	}
+	return nil
 }
 
 // runOp runs op, turning a panic of an operator (a bug, or an input no

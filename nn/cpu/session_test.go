@@ -408,3 +408,34 @@ func TestResidualFusion(t *testing.T) {
 		})
 	}
 }
+
+func TestRunIntoReusesCallerBuffers(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	ctx := context.Background()
+	s, err := NewSession(ctx, convBNReluGraph(r, "Relu"), Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(r, 1, 3, 8, 8)
+	want, err := s.Run(ctx, map[string]*nn.Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]float32, 1000)
+	dst := map[string]*nn.Tensor{"y": {DType: nn.Float32, Data: buf}}
+	got, err := s.RunInto(ctx, map[string]*nn.Tensor{"x": x}, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["y"] != dst["y"] || &got["y"].F32()[0] != &buf[0] {
+		t.Fatal("RunInto did not write into the caller's buffer")
+	}
+	if err := compareTensors(got["y"], want["y"], 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	small := map[string]*nn.Tensor{"y": {DType: nn.Float32, Data: make([]float32, 3)}}
+	got, err = s.RunInto(ctx, map[string]*nn.Tensor{"x": x}, small)
+	if err != nil || got["y"] == small["y"] || got["y"].Len() != want["y"].Len() {
+		t.Fatalf("too-small destination: %v, %v", got["y"], err)
+	}
+}
