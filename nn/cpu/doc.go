@@ -25,7 +25,8 @@
 // (im2col blocks, gather index maps) kept while shapes stay the same. So
 // memory is bounded by the activations live at once, and steady-state runs
 // allocate only the output tensors they return (copies owned by the
-// caller) and small bookkeeping. Intermediates that
+// caller; RunInto writes into the caller's own buffers instead) and small
+// bookkeeping. Intermediates that
 // are views (Reshape, Flatten, Squeeze, Unsqueeze, Identity) share their
 // input's buffer. Options.Threads bounds the goroutines of the operators
 // here and sets nn/kernels' process-wide worker count.
