@@ -687,14 +687,26 @@ func pool2DRows(g convGeom, isMax, includePad bool, xc, yc []float32) {
 				for ow := owLo; ow < owHi; ow++ {
 					b := ow*sw - pl
 					p := row[b : b+3 : b+3]
-					yrow[ow] = max(yrow[ow], p[0], p[1], p[2])
+					m := yrow[ow]
+					if p[0] > m {
+						m = p[0]
+					}
+					if p[1] > m {
+						m = p[1]
+					}
+					if p[2] > m {
+						m = p[2]
+					}
+					yrow[ow] = m
 				}
 			case isMax:
 				for ow := owLo; ow < owHi; ow++ {
 					b := ow*sw - pl
 					m := yrow[ow]
 					for _, v := range row[b : b+kw] {
-						m = max(m, v)
+						if v > m {
+							m = v
+						}
 					}
 					yrow[ow] = m
 				}
