@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // Implicit GEMM without im2col. The input of one image and group is
 // rearranged once into sh×sw "phase planes" of the zero-padded input (for
 // stride 1 that is just the padded input): phase (a, b) holds padded pixels
@@ -126,7 +128,7 @@ func (pc *PackedConv) runImplicit(t, n int, x, skip, y []float32) {
 		ncol := min(chunk, ip.n-j0)
 		cp := getScratch(pc.mg * ncol)
 		cs := *cp
-		offs := pc.implicitOffs(j0)
+		offs, op := pc.implicitOffs(j0)
 		gemmPackedAOff(pc.wp[g*pc.wpLen:(g+1)*pc.wpLen], pc.mg, ncol, pc.kdim, ph[i*ip.glen:(i+1)*ip.glen], offs, cs, ncol, pc.epFor(g, nil, skip != nil))
 		yg := y[(img*p.M+g*pc.mg)*ohw : (img*p.M+(g+1)*pc.mg)*ohw]
 		var sg []float32
@@ -159,22 +161,33 @@ func (pc *PackedConv) runImplicit(t, n int, x, skip, y []float32) {
 			}
 		}
 		putScratch(cp)
+		if op != nil {
+			intPool.Put(op)
+		}
 	})
 	putScratch(php)
 }
 
 // implicitOffs returns the row offsets for a chunk starting at wide column
-// j0: rowOff shifted by j0 (cached for j0 == 0).
-func (pc *PackedConv) implicitOffs(j0 int) []int {
+// j0: rowOff itself for j0 == 0, else a shifted copy from intPool, also
+// returned so the caller can put it back.
+func (pc *PackedConv) implicitOffs(j0 int) ([]int, *[]int) {
 	if j0 == 0 {
-		return pc.imp.rowOff
+		return pc.imp.rowOff, nil
 	}
-	offs := make([]int, len(pc.imp.rowOff))
+	op, _ := intPool.Get().(*[]int)
+	if op == nil || cap(*op) < len(pc.imp.rowOff) {
+		s := make([]int, len(pc.imp.rowOff))
+		op = &s
+	}
+	offs := (*op)[:len(pc.imp.rowOff)]
 	for r, o := range pc.imp.rowOff {
 		offs[r] = o + j0
 	}
-	return offs
+	return offs, op
 }
+
+var intPool sync.Pool
 
 // wideChunk picks the wide-column chunk per work item: the C block
 // (mg×chunk) stays within ~256 KiB, and small batches still give every

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -78,20 +79,26 @@ func parallelFor(t, n int, fn func(worker, i int)) {
 	}
 }
 
-// scratch hands out float32 buffers reused across calls, so the hot path
-// allocates nothing once warm.
-var scratchPool sync.Pool
+// Scratch buffers come from one sync.Pool per power-of-two size class, so
+// nested requests of different sizes (phase planes, a GEMM's packed
+// panel, a wide output chunk) each find a buffer of their class: the hot
+// path allocates nothing once warm.
+var scratchPools [48]sync.Pool
 
 func getScratch(n int) *[]float32 {
-	if v, ok := scratchPool.Get().(*[]float32); ok {
-		if cap(*v) >= n {
-			*v = (*v)[:n]
-			return v
-		}
-		scratchPool.Put(v)
+	cl := bits.Len(uint(max(n, 1) - 1))
+	if v, ok := scratchPools[cl].Get().(*[]float32); ok {
+		*v = (*v)[:n]
+		return v
 	}
-	s := make([]float32, n, n+n/4)
+	s := make([]float32, n, 1<<cl)
 	return &s
 }
 
-func putScratch(s *[]float32) { scratchPool.Put(s) }
+func putScratch(s *[]float32) {
+	cl := bits.Len(uint(max(cap(*s), 1) - 1))
+	if 1<<cl != cap(*s) {
+		return // not from getScratch
+	}
+	scratchPools[cl].Put(s)
+}
