@@ -81,13 +81,12 @@ func resolvePads(n *graph.Node, in, k []int, ceil bool) (convGeom, error) {
 }
 
 type convOp struct {
-	constWB        bool
-	packed         sync.Map // packKey -> *kernels.PackedConv
-	group          int
-	act            actFunc
-	actName        string
-	alpha, beta    float32
-	kernelShapeSet []int64
+	constWB     bool
+	packed      sync.Map // packKey -> *kernels.PackedConv
+	group       int
+	act         actFunc
+	actName     string
+	alpha, beta float32
 }
 
 func compileConv(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
@@ -103,7 +102,6 @@ func compileConv(n *graph.Node, opset int, isConst func(string) bool) (opFunc, e
 			return nil, unsupported("fused activation %q", a)
 		}
 	}
-	c.kernelShapeSet = n.Ints("kernel_shape")
 	c.constWB = isConst(n.Input(1)) && (n.Input(2) == "" || isConst(n.Input(2)))
 	return func(x *exec, ins []*nn.Tensor) error {
 		X, err := f32in(ins[0], "X")

@@ -42,10 +42,8 @@ func compileIdentity(n *graph.Node, opset int, isConst func(string) bool) (opFun
 }
 
 func compileDropout(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
-	if opset < 7 && n.Int("is_test", 0) == 0 {
-		// Before opset 7 the attribute chose training; treat as inference
-		// like every runtime does when asked for inference.
-	}
+	// Before opset 7 an is_test attribute chose training; like every
+	// runtime asked for inference, nn/cpu treats it as inference.
 	return func(x *exec, ins []*nn.Tensor) error {
 		if len(ins) > 2 && ins[2] != nil {
 			if b, ok := ins[2].Data.([]bool); ok && len(b) == 1 && b[0] {
