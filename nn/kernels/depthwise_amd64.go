@@ -36,3 +36,22 @@ func depthwisePlaneFast(p ConvParams, ip *implicitPlan, xp, w []float32, bias fl
 
 // depthwiseScratch is the scratch depthwisePlaneFast needs.
 func depthwiseScratch(ip *implicitPlan) int { return ip.glen + (ip.n+7)/8*8 }
+
+//go:noescape
+func maxRow9(out *float32, srcs *[9]*float32, blocks int)
+
+// maxWideFast computes the wide max-pool row for 9-tap windows with AVX2.
+func maxWideFast(ip *implicitPlan, buf, wide []float32) bool {
+	if !hasAVX2FMA || len(ip.rowOff) != 9 {
+		return false
+	}
+	blocks := (ip.n + 7) / 8
+	_ = buf[ip.hiOff+blocks*8-1]
+	_ = wide[blocks*8-1]
+	var srcs [9]*float32
+	for t, o := range ip.rowOff {
+		srcs[t] = &buf[o]
+	}
+	maxRow9(&wide[0], &srcs, blocks)
+	return true
+}

@@ -9,3 +9,5 @@ func depthwisePlaneFast(p ConvParams, ip *implicitPlan, xp, w []float32, bias fl
 }
 
 func depthwiseScratch(ip *implicitPlan) int { return 0 }
+
+func maxWideFast(ip *implicitPlan, buf, wide []float32) bool { return false }

@@ -571,3 +571,41 @@ acloop:
 acdone:
 	VZEROUPPER
 	RET
+
+// func maxRow9(out *float32, srcs *[9]*float32, blocks int)
+// For i in [0, 8*blocks): out[i] = max_t srcs[t][i].
+TEXT ·maxRow9(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), DI
+	MOVQ srcs+8(FP), BX
+	MOVQ blocks+16(FP), CX
+	MOVQ 0(BX), R8
+	MOVQ 8(BX), R9
+	MOVQ 16(BX), R10
+	MOVQ 24(BX), R11
+	MOVQ 32(BX), R12
+	MOVQ 40(BX), R13
+	MOVQ 48(BX), SI
+	MOVQ 56(BX), DX
+	MOVQ 64(BX), BX
+	XORQ AX, AX
+	TESTQ CX, CX
+	JEQ mxdone
+mxloop:
+	VMOVUPS (R8)(AX*1), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (R10)(AX*1), Y2
+	VMAXPS (R11)(AX*1), Y0, Y0
+	VMAXPS (R12)(AX*1), Y1, Y1
+	VMAXPS (R13)(AX*1), Y2, Y2
+	VMAXPS (SI)(AX*1), Y0, Y0
+	VMAXPS (DX)(AX*1), Y1, Y1
+	VMAXPS (BX)(AX*1), Y2, Y2
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	DECQ CX
+	JNE mxloop
+mxdone:
+	VZEROUPPER
+	RET

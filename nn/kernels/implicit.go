@@ -54,26 +54,47 @@ func newImplicitPlan(p ConvParams, cg int) *implicitPlan {
 }
 
 // build writes the phase planes of one image and group (xg is [cg, H, W])
-// into dst (ip.glen floats).
+// into dst (ip.glen floats), padding with zeros.
 func (ip *implicitPlan) build(p ConvParams, cg int, xg, dst []float32) {
+	ip.buildFill(p, cg, xg, dst, 0)
+}
+
+// fill sets every element of s to v.
+func fill(s []float32, v float32) {
+	if v == 0 {
+		clear(s)
+		return
+	}
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for i := 1; i < len(s); i *= 2 {
+		copy(s[i:], s[:i])
+	}
+}
+
+// buildFill is build with padding value pad (-Inf for max pooling).
+func (ip *implicitPlan) buildFill(p ConvParams, cg int, xg, dst []float32, pad float32) {
 	dst = dst[:ip.glen]
+	fillPad := func(s []float32) { fill(s, pad) }
 	hw := p.H * p.W
 	if p.StrideH == 1 && p.StrideW == 1 {
 		for c := range cg {
 			pl := dst[c*ip.plane : (c+1)*ip.plane]
-			clear(pl[:p.PadTop*ip.wp])
+			fillPad(pl[:p.PadTop*ip.wp])
 			for ih := range p.H {
 				row := pl[(ih+p.PadTop)*ip.wp : (ih+p.PadTop+1)*ip.wp]
-				clear(row[:p.PadLeft])
+				fillPad(row[:p.PadLeft])
 				copy(row[p.PadLeft:], xg[c*hw+ih*p.W:c*hw+(ih+1)*p.W])
-				clear(row[p.PadLeft+p.W:])
+				fillPad(row[p.PadLeft+p.W:])
 			}
-			clear(pl[(p.H+p.PadTop)*ip.wp:])
+			fillPad(pl[(p.H+p.PadTop)*ip.wp:])
 		}
-		clear(dst[cg*ip.plane:])
+		fillPad(dst[cg*ip.plane:])
 		return
 	}
-	clear(dst)
+	fillPad(dst)
 	sh, sw := p.StrideH, p.StrideW
 	if sh == 2 && sw == 2 {
 		// src[2t] lands in padded column 2t+PadLeft, src[2t+1] in 2t+1+PadLeft.
