@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"testing"
 
@@ -142,4 +143,40 @@ func TestDynamicDimensions(t *testing.T) {
 			t.Fatalf("output shape %s", got)
 		}
 	})
+}
+
+// TestExternalDataModel saves a fixture with the onnx package's external
+// data format (weights in a side file) and checks it loads and computes
+// the same output.
+func TestExternalDataModel(t *testing.T) {
+	src := filepath.Join(modelDir, "squeezenet1_1_op13.onnx")
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", src)
+	}
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "model.onnx")
+	script := `import onnx, sys
+m = onnx.load(sys.argv[1])
+onnx.save_model(m, sys.argv[2], save_as_external_data=True, all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)`
+	if out, err := osexec.Command("/usr/bin/python3", "-c", script, src, dst).CombinedOutput(); err != nil {
+		t.Skipf("python3-onnx unavailable: %v\n%s", err, out)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "weights.bin")); err != nil || st.Size() < 1<<20 {
+		t.Fatalf("external data file not written: %v", err)
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, dst, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	in := readNpy(t, filepath.Join(modelDir, "squeezenet1_1_input.npy"))
+	want := readNpy(t, filepath.Join(modelDir, "squeezenet1_1_output.npy"))
+	out, err := s.Run(ctx, map[string]*nn.Tensor{"input": in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relL2(out["output"].F32(), want.F32()); !(e < 1e-4) {
+		t.Fatalf("relative L2 error %.3g", e)
+	}
 }
