@@ -4,7 +4,7 @@
 Run with Debian's python (apt-get install python3-torch python3-torchvision
 python3-onnx python3-numpy):
 
-    /usr/bin/python3 nn/testdata/gen_models.py [OUTDIR]
+    /usr/bin/python3 nn/testdata/gen_models.py [--opsets 9,13] [OUTDIR]
 
 For torchvision resnet18, mobilenet_v2, squeezenet1_1 and the pytorch/examples
 fast-neural-style TransformerNet it builds the network with random weights
@@ -17,7 +17,9 @@ opset 9), and saves an input and PyTorch's output as .npy:
     OUTDIR/<model>_op9.onnx, <model>_op13.onnx, <model>_input.npy, <model>_output.npy
 
 OUTDIR defaults to nn/testdata/models (git-ignored: the .onnx files are
-megabytes). Deterministic for a given torch build (fixed seeds).
+megabytes). Deterministic for a given torch build (fixed seeds). --opsets
+exports more opsets (torch 1.13 reaches 7–17; TransformerNet needs >= 9);
+the Go test runs every <model>_op*.onnx it finds.
 """
 import os
 import sys
@@ -137,7 +139,12 @@ MODELS = {
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+    args = sys.argv[1:]
+    opsets = OPSETS
+    if len(args) >= 2 and args[0] == "--opsets":
+        opsets = tuple(int(v) for v in args[1].split(","))
+        args = args[2:]
+    out = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     for i, (name, (ctor, shape)) in enumerate(MODELS.items()):
@@ -152,7 +159,9 @@ def main():
             y = model(x)
         np.save(os.path.join(out, name + "_input.npy"), x.numpy().astype(np.float32))
         np.save(os.path.join(out, name + "_output.npy"), y.numpy().astype(np.float32))
-        for opset in OPSETS:
+        for opset in opsets:
+            if name == "transformernet" and opset < 9:
+                continue  # torch cannot export ReflectionPad2d/Upsample below opset 9
             path = os.path.join(out, "%s_op%d.onnx" % (name, opset))
             axes = {0: "N"}
             if name == "transformernet":
