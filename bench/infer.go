@@ -29,7 +29,12 @@ type InferResult struct {
 	Threads    int       `json:"threads"`
 	ImagesPerS float64   `json:"images_per_s"`      // batch × runs / timed seconds
 	BestPerS   float64   `json:"best_images_per_s"` // from the fastest single run
-	Runs       int       `json:"runs"`
+	// CPUPerS is batch × runs / (process CPU seconds / threads): the rate
+	// with every thread on an otherwise idle core. On a shared machine it
+	// is steadier than ImagesPerS; runtimes whose idle threads spin (ORT)
+	// are undercounted by it.
+	CPUPerS float64 `json:"cpu_images_per_s,omitempty"`
+	Runs    int     `json:"runs"`
 	WarmupS    float64   `json:"warmup_s"`
 	RunS       []float64 `json:"run_s,omitempty"` // seconds of each timed run
 	Note       string    `json:"note,omitempty"`
@@ -48,6 +53,7 @@ func MeasureRate(ctx context.Context, batch, warmup int, d time.Duration, run fu
 	}
 	res.WarmupS = time.Since(t0).Seconds()
 	start := time.Now()
+	c0 := processCPU()
 	for len(res.RunS) < 3 || time.Since(start) < d {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -59,7 +65,11 @@ func MeasureRate(ctx context.Context, batch, warmup int, d time.Duration, run fu
 		res.RunS = append(res.RunS, time.Since(t).Seconds())
 	}
 	total := time.Since(start).Seconds()
+	cpu := processCPU() - c0
 	res.Runs = len(res.RunS)
+	if cpu > 0 {
+		res.CPUPerS = float64(batch*res.Runs) / cpu // × threads by the caller
+	}
 	res.ImagesPerS = float64(batch*res.Runs) / total
 	res.BestPerS = float64(batch) / slices.Min(res.RunS)
 	return res, nil
@@ -103,6 +113,7 @@ func BenchInfer(ctx context.Context, modelPath string, batch, threads, size int,
 		return err
 	})
 	res.Runtime, res.Threads = "sluice", threads
+	res.CPUPerS *= float64(threads)
 	res.Model = strings.TrimSuffix(filepath.Base(modelPath), ".onnx")
 	res.Note = "kernels: " + kernels.Backend()
 	if err != nil {

@@ -165,7 +165,7 @@ func modelsCmd(args []string, stdout, stderr io.Writer) int {
 // WriteModelTable prints img/s per runtime and Sluice's ratios.
 func WriteModelTable(w io.Writer, threads int, rows []*ModelRow) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "model\tbatch\tsluice img/s\tort img/s\ttorch img/s\tsluice/ort\tsluice/torch\t\n")
+	fmt.Fprintf(tw, "model\tbatch\tsluice img/s\tort img/s\ttorch img/s\tsluice/ort\tsluice/torch\tsluice cpu-img/s\tort cpu-img/s\t\n")
 	cell := func(r ModelRow, k string) string {
 		if v, ok := r.By[k]; ok {
 			return fmt.Sprintf("%.1f", v.ImagesPerS)
@@ -180,9 +180,16 @@ func WriteModelTable(w io.Writer, threads int, rows []*ModelRow) {
 		}
 		return fmt.Sprintf("%.2f", s.ImagesPerS/p.ImagesPerS)
 	}
+	cpuCell := func(r ModelRow, k string) string {
+		if v, ok := r.By[k]; ok && v.CPUPerS > 0 {
+			return fmt.Sprintf("%.1f", v.CPUPerS)
+		}
+		return "-"
+	}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", r.Model, r.Batch, cell(*r, "sluice"), cell(*r, "ort"), cell(*r, "torch"), ratio(*r, "ort"), ratio(*r, "torch"))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Model, r.Batch, cell(*r, "sluice"), cell(*r, "ort"), cell(*r, "torch"),
+			ratio(*r, "ort"), ratio(*r, "torch"), cpuCell(*r, "sluice"), cpuCell(*r, "ort"))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "threads %d for every runtime; img/s = batch × runs / timed seconds\n", threads)
+	fmt.Fprintf(w, "threads %d for every runtime; img/s = batch × runs / timed seconds; cpu-img/s = batch × runs / (CPU seconds / threads)\n", threads)
 }

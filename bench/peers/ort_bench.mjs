@@ -35,6 +35,7 @@ const t0 = performance.now();
 for (let i = 0; i < 2; i++) await session.run(feeds);
 const warmup = (performance.now() - t0) / 1000;
 const runs = [];
+const cpu0 = process.cpuUsage();
 const start = performance.now();
 while (runs.length < 3 || performance.now() - start < seconds * 1000) {
   const t = performance.now();
@@ -42,12 +43,15 @@ while (runs.length < 3 || performance.now() - start < seconds * 1000) {
   runs.push((performance.now() - t) / 1000);
 }
 const total = (performance.now() - start) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const cpuS = (cpu.user + cpu.system) / 1e6;
 console.log(JSON.stringify({
   runtime: 'onnxruntime-node',
   model: path.basename(model, '.onnx'),
   batch, threads,
   images_per_s: batch * runs.length / total,
   best_images_per_s: batch / Math.min(...runs),
+  cpu_images_per_s: cpuS > 0 ? batch * runs.length / (cpuS / threads) : 0,
   runs: runs.length,
   warmup_s: warmup,
   note: 'onnxruntime-node ' + (ort.env.versions?.common ?? ''),

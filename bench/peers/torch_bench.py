@@ -41,12 +41,14 @@ def main():
             net(x)
         warmup = time.perf_counter() - t0
         runs = []
+        cpu0 = time.process_time()
         start = time.perf_counter()
         while len(runs) < 3 or time.perf_counter() - start < seconds:
             t = time.perf_counter()
             net(x)
             runs.append(time.perf_counter() - t)
         total = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
     print(json.dumps({
         "runtime": "pytorch",
         "model": os.path.basename(model).removesuffix(".onnx"),
@@ -54,6 +56,7 @@ def main():
         "threads": threads,
         "images_per_s": batch * len(runs) / total,
         "best_images_per_s": batch / min(runs),
+        "cpu_images_per_s": batch * len(runs) / (cpu / threads) if cpu > 0 else 0,
         "runs": len(runs),
         "warmup_s": warmup,
         "note": "torch " + torch.__version__ + " (torchvision " + name + ", eager)",
