@@ -23,21 +23,21 @@ var ErrBench = errors.New("bench")
 // is what `sluice bench infer --json` prints and what the peer scripts
 // print.
 type InferResult struct {
-	Runtime    string    `json:"runtime"` // "sluice", "onnxruntime-node", "pytorch"
-	Model      string    `json:"model"`
-	Batch      int       `json:"batch"`
-	Threads    int       `json:"threads"`
-	ImagesPerS float64   `json:"images_per_s"`      // batch × runs / timed seconds
-	BestPerS   float64   `json:"best_images_per_s"` // from the fastest single run
+	Runtime    string  `json:"runtime"` // "sluice", "onnxruntime-node", "pytorch"
+	Model      string  `json:"model"`
+	Batch      int     `json:"batch"`
+	Threads    int     `json:"threads"`
+	ImagesPerS float64 `json:"images_per_s"`      // batch × runs / timed seconds
+	BestPerS   float64 `json:"best_images_per_s"` // from the fastest single run
 	// CPUPerS is batch × runs / (process CPU seconds / threads): the rate
 	// with every thread on an otherwise idle core. On a shared machine it
 	// is steadier than ImagesPerS; runtimes whose idle threads spin (ORT)
 	// are undercounted by it.
-	CPUPerS float64 `json:"cpu_images_per_s,omitempty"`
-	Runs    int     `json:"runs"`
-	WarmupS    float64   `json:"warmup_s"`
-	RunS       []float64 `json:"run_s,omitempty"` // seconds of each timed run
-	Note       string    `json:"note,omitempty"`
+	CPUPerS float64   `json:"cpu_images_per_s,omitempty"`
+	Runs    int       `json:"runs"`
+	WarmupS float64   `json:"warmup_s"`
+	RunS    []float64 `json:"run_s,omitempty"` // seconds of each timed run
+	Note    string    `json:"note,omitempty"`
 }
 
 // MeasureRate calls run warmup times, then repeatedly until d has passed
