@@ -115,7 +115,9 @@ func compilePad(n *graph.Node, opset int, isConst func(string) bool) (opFunc, er
 			st := strides(in.Shape)
 			pos := make([]int, r)
 			for k := range idx {
-				unravel(k, out, pos)
+				if k > 0 {
+					incr(pos, out)
+				}
 				off := 0
 				for d := 0; d < r; d++ {
 					i := src[d][pos[d]]
@@ -335,10 +337,46 @@ func compileResize(n *graph.Node, opset int, isConst func(string) bool) (opFunc,
 		}
 		Y := x.out(0, nn.Float32, out).F32()
 		st := strides(s)
+		// A pure gather (nearest, or linear at exact positions): one
+		// cached index map, then a copy loop per run.
+		gather := true
+		for d := 0; d < r && gather; d++ {
+			for o := range taps[d] {
+				if outside[d][o] || len(taps[d][o]) != 1 || taps[d][o][0].w != 1 {
+					gather = false
+					break
+				}
+			}
+		}
+		if gather {
+			key := append(append([]int(nil), s...), out...)
+			for _, sc := range scales {
+				key = append(key, int(math.Float64bits(sc)>>1))
+			}
+			idx := x.indexMapFor(key, len(Y), func(idx []int32) {
+				pos := make([]int, r)
+				for k := range idx {
+					off := 0
+					for d := 0; d < r; d++ {
+						off += taps[d][pos[d]][0].i * st[d]
+					}
+					idx[k] = int32(off)
+					incr(pos, out)
+				}
+			})
+			parallelChunks(x, len(Y), func(lo, hi int) {
+				for k, j := range idx[lo:hi] {
+					Y[lo+k] = X[j]
+				}
+			})
+			return nil
+		}
 		pos := make([]int, r)
 		sel := make([]int, r)
 		for k := range Y {
-			unravel(k, out, pos)
+			if k > 0 {
+				incr(pos, out)
+			}
 			skip := false
 			for d := 0; d < r; d++ {
 				if outside[d][pos[d]] {
@@ -396,4 +434,15 @@ func cubicWeights(t, a float64) [4]float64 {
 		return 0
 	}
 	return [4]float64{f(t + 1), f(t), f(1 - t), f(2 - t)}
+}
+
+// incr advances a row-major position within shape by one element.
+func incr(pos, shape []int) {
+	for d := len(pos) - 1; d >= 0; d-- {
+		pos[d]++
+		if pos[d] < shape[d] {
+			return
+		}
+		pos[d] = 0
+	}
 }

@@ -48,3 +48,29 @@ func BenchmarkModels(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTransformerNet times one 256×256 frame through the
+// fast-neural-style network of nn/testdata/models (gen_models.py).
+func BenchmarkTransformerNet(b *testing.B) {
+	path := filepath.Join(modelDir, "transformernet_op13.onnx")
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", path)
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, path, Options{Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	feed := map[string]*nn.Tensor{"input": nn.NewTensor(nn.Float32, 1, 3, 256, 256)}
+	if _, err := s.Run(ctx, feed); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Run(ctx, feed); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
