@@ -289,6 +289,12 @@ func compileBatchNorm(n *graph.Node, opset int, isConst func(string) bool) (opFu
 
 func compileInstanceNorm(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	eps := float64(n.Float("epsilon", 1e-5))
+	var act actFunc
+	if a := n.Str(graph.AttrActivation, ""); a != "" {
+		if act = activation(a, n.Float(graph.AttrActAlpha, 0), n.Float(graph.AttrActBeta, 0)); act == nil {
+			return nil, unsupported("fused activation %q", a)
+		}
+	}
 	return func(x *exec, ins []*nn.Tensor) error {
 		X, err := f32in(ins[0], "X")
 		if err != nil {
@@ -327,6 +333,9 @@ func compileInstanceNorm(n *graph.Node, opset int, isConst func(string) bool) (o
 			b := float32(float64(bias[c]) - mean*float64(scale[c])*inv)
 			for i, v := range xs {
 				ys[i] = v*a + b
+			}
+			if act != nil {
+				act(ys)
 			}
 		})
 		return nil

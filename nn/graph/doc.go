@@ -7,7 +7,8 @@
 // Dropout removal, constant folding (through an Evaluator supplied by the
 // backend, so that folding computes exactly what execution would),
 // BatchNormalization folded into a preceding Conv, Relu/Clip/LeakyRelu
-// fused into a preceding Conv or Add as an epilogue, and dead-node removal. The
+// fused into a preceding Conv, Add or InstanceNormalization as an
+// epilogue, and dead-node removal. The
 // rewrites never change a graph output's name or value (within float
 // rounding of the folded arithmetic).
 //

@@ -22,7 +22,7 @@ type Stats struct {
 // absorbed; backends that run Conv must honour them. They are not ONNX
 // attributes (the "_" prefix cannot collide with ONNX names).
 const (
-	AttrActivation = "_activation" // "Relu", "Clip", "LeakyRelu"; on Conv and Add
+	AttrActivation = "_activation" // "Relu", "Clip", "LeakyRelu"; on Conv, Add, InstanceNormalization
 	AttrActAlpha   = "_act_alpha"  // Clip min, LeakyRelu alpha
 	AttrActBeta    = "_act_beta"   // Clip max
 	// AttrResidual on a Conv says its 4th input is added to the output
@@ -248,7 +248,8 @@ func foldBatchNorm(g *Graph) int {
 }
 
 // fuseActivations absorbs Relu, LeakyRelu and constant-bound Clip into the
-// Conv or Add (a residual connection) that is their only input.
+// Conv, Add (a residual connection) or InstanceNormalization that is their
+// only input.
 func fuseActivations(g *Graph) int {
 	fused := 0
 	cons := g.Consumers()
@@ -273,7 +274,7 @@ func fuseActivations(g *Graph) int {
 			continue
 		}
 		conv := prod[act.Inputs[0]]
-		if conv == nil || (conv.Op != "Conv" && conv.Op != "Add") || conv.Domain != DefaultDomain || conv.Has(AttrActivation) ||
+		if conv == nil || (conv.Op != "Conv" && conv.Op != "Add" && conv.Op != "InstanceNormalization") || conv.Domain != DefaultDomain || conv.Has(AttrActivation) ||
 			cons[conv.Outputs[0]] != 1 || g.IsGraphOutput(conv.Outputs[0]) {
 			continue
 		}
