@@ -382,10 +382,22 @@ func compileGemm(n *graph.Node, opset int, isConst func(string) bool) (opFunc, e
 			if len(ins[2].Shape) > 2 {
 				return shapeErr("Gemm C of %v", ins[2].Shape)
 			}
-			idx := make([]int32, M*N)
-			indexMap(idx, []int{M, N}, bstrides(ins[2].Shape, []int{M, N}), 0)
-			for i, j := range idx {
-				Y[i] = C[j]
+			switch {
+			case len(C) == M*N:
+				copy(Y, C)
+			case len(C) == N && (len(ins[2].Shape) == 1 || ins[2].Shape[0] == 1):
+				for i := 0; i < M; i++ {
+					copy(Y[i*N:(i+1)*N], C)
+				}
+			default:
+				cs := ins[2].Shape
+				key := append([]int{M, N}, cs...)
+				idx := x.indexMapFor(key, M*N, func(idx []int32) {
+					indexMap(idx, []int{M, N}, bstrides(cs, []int{M, N}), 0)
+				})
+				for i, j := range idx {
+					Y[i] = C[j]
+				}
 			}
 			b = beta
 		}
