@@ -2,6 +2,8 @@ package onnx
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"fmt"
 	"testing"
 
@@ -32,6 +34,13 @@ func FuzzLoad(f *testing.F) {
 			T: &onnxpb.TensorProto{DataType: proto.Int32(7), Dims: []int64{2}, Int64Data: []int64{1, 2}}}}})
 	f.Add(marshal(f, attr))
 	f.Add([]byte{})
+	// Real models as seeds when Debian's libonnx-testdata is installed.
+	for _, dir := range []string{"test_constant", "test_conv_with_strides_padding", "test_resize_upsample_sizes_cubic",
+		"test_cast_FLOAT_to_FLOAT16", "test_constantofshape_int_zeros", "test_identity_sequence"} {
+		if b, err := os.ReadFile(filepath.Join("/usr/share/libonnx-testdata/data/node", dir, "model.onnx")); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := Decode(context.Background(), data, Options{MaxTensorBytes: 64 << 20})
 		if err != nil {
