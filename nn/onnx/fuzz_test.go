@@ -2,9 +2,9 @@ package onnx
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
-	"fmt"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
