@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"sync/atomic"
 
 	"github.com/sluice-ml/sluice/nn/kernels/internal/blas"
@@ -33,6 +34,10 @@ func gemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
 	if m < 0 || n < 0 || k < 0 {
 		return fmt.Errorf("%w: negative dimension m=%d n=%d k=%d", ErrShape, m, n, k)
+	}
+	// BLAS takes 32-bit sizes.
+	if max(m, n, k, lda, ldb, ldc) > math.MaxInt32 {
+		return fmt.Errorf("%w: dimension or stride over 2^31-1", ErrShape)
 	}
 	ar, ac := m, k
 	if transA {

@@ -127,6 +127,7 @@ func TestSgemmRejectsBadShapes(t *testing.T) {
 		{"short A", 2, 2, 2, 3, 4, 4, 2, 2, 2},
 		{"short C", 2, 2, 2, 4, 4, 3, 2, 2, 2},
 		{"small ldb", 2, 3, 2, 4, 6, 6, 2, 2, 3},
+		{"huge stride", 1, 1, 1, 1, 1, 1, 1 << 32, 1, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
