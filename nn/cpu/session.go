@@ -26,6 +26,8 @@ type Options struct {
 	// from data (ConstantOfShape, Expand, Resize, Pad) cannot make Run
 	// allocate without limit; it fails with nn.ErrTooLarge instead.
 	MaxTensorElements int64
+	// Load bounds what Open accepts from the model file (see onnx.Options).
+	Load onnx.Options
 }
 
 // Session runs a graph on the CPU. It implements nn.Session and is safe for
@@ -88,7 +90,7 @@ var _ nn.Session = (*Session)(nil)
 
 // Open loads an ONNX model file and prepares a Session for it.
 func Open(ctx context.Context, path string, opts Options) (*Session, error) {
-	g, err := onnx.Load(ctx, path, onnx.Options{})
+	g, err := onnx.Load(ctx, path, opts.Load)
 	if err != nil {
 		return nil, err
 	}
