@@ -94,7 +94,11 @@ func Open(ctx context.Context, path string, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewSession(ctx, g, opts)
+	sess, err := NewSession(ctx, g, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return sess, nil
 }
 
 // NewSession compiles g (optimizing it in place unless opts.NoOptimize):
