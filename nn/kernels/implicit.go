@@ -77,24 +77,21 @@ func fill(s []float32, v float32) {
 // buildFill is build with padding value pad (-Inf for max pooling).
 func (ip *implicitPlan) buildFill(p ConvParams, cg int, xg, dst []float32, pad float32) {
 	dst = dst[:ip.glen]
-	fillPad := func(s []float32) { fill(s, pad) }
 	hw := p.H * p.W
+	// Fill everything once (memclr / doubling copy), then copy the rows
+	// in: cheaper than filling the 1-2 pad cells of each row separately.
+	fill(dst, pad)
 	if p.StrideH == 1 && p.StrideW == 1 {
 		for c := range cg {
 			pl := dst[c*ip.plane : (c+1)*ip.plane]
-			fillPad(pl[:p.PadTop*ip.wp])
+			src := xg[c*hw : (c+1)*hw]
 			for ih := range p.H {
-				row := pl[(ih+p.PadTop)*ip.wp : (ih+p.PadTop+1)*ip.wp]
-				fillPad(row[:p.PadLeft])
-				copy(row[p.PadLeft:], xg[c*hw+ih*p.W:c*hw+(ih+1)*p.W])
-				fillPad(row[p.PadLeft+p.W:])
+				o := (ih+p.PadTop)*ip.wp + p.PadLeft
+				copy(pl[o:o+p.W], src[ih*p.W:(ih+1)*p.W])
 			}
-			fillPad(pl[(p.H+p.PadTop)*ip.wp:])
 		}
-		fillPad(dst[cg*ip.plane:])
 		return
 	}
-	fillPad(dst)
 	sh, sw := p.StrideH, p.StrideW
 	if sh == 2 && sw == 2 {
 		// src[2t] lands in padded column 2t+PadLeft, src[2t+1] in 2t+1+PadLeft.
