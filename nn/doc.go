@@ -1,0 +1,14 @@
+// Package nn holds the types shared by Sluice's model import and inference
+// packages: the Tensor that crosses the Session boundary, the Session
+// contract, and the sentinel errors callers test with errors.Is.
+//
+// The layout below nn is one concern per package:
+//
+//	nn/onnx   loads ONNX protobuf models (opsets 7–17) into the graph IR
+//	nn/graph  the graph IR, load-time rewrites and shape inference
+//	nn/cpu    CPU execution of a graph (the Session implementation)
+//	nn/npy    NumPy .npy reading and writing
+//
+// Tensors are dense, row-major and own their data. A Tensor handed to
+// Session.Run is only read; the tensors Run returns belong to the caller.
+package nn

@@ -1,0 +1,9 @@
+// Package onnxpb holds the Go code protoc-gen-go generates from the official
+// onnx.proto (ONNX 1.12, copied from Debian's python3-onnx package,
+// /usr/lib/python3/dist-packages/onnx/onnx.proto, Apache-2.0).
+//
+// Regenerate with: apt-get install -y protobuf-compiler;
+// go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12; go generate ./nn/onnx/onnxpb
+package onnxpb
+
+//go:generate protoc --go_out=. --go_opt=paths=source_relative --go_opt=Monnx.proto=github.com/sluice-ml/sluice/nn/onnx/onnxpb onnx.proto
