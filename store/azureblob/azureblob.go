@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +24,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sluice-ml/sluice/internal/secret"
 	"github.com/sluice-ml/sluice/store/datastore"
@@ -273,13 +277,51 @@ func (s *Store) UploadFile(ctx context.Context, name, localPath string, opts dat
 		}
 		sum = h.Sum(nil)
 	}
-	_, err = s.c.NewBlockBlobClient(name).UploadFile(ctx, f, &blockblob.UploadFileOptions{
-		BlockSize: s.cfg.BlockSize, Concurrency: uint16(s.cfg.Concurrency),
-		HTTPHeaders:             &blob.HTTPHeaders{BlobContentMD5: sum},
-		TransactionalValidation: blob.TransferValidationTypeComputeCRC64(),
-	})
-	return s.wrap("upload", name, err)
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return s.wrap("upload", name, s.uploadBlocks(ctx, s.c.NewBlockBlobClient(name), f, st.Size(), sum))
 }
+
+// uploadBlocks sends a file as one Put Blob when it fits in a block, else stages its blocks in
+// parallel (each with a CRC64 the service checks) and commits the list with the file's MD5.
+func (s *Store) uploadBlocks(ctx context.Context, bb *blockblob.Client, f io.ReaderAt, size int64, sum []byte) error {
+	hdr := &blob.HTTPHeaders{BlobContentMD5: sum}
+	if size <= s.cfg.BlockSize {
+		_, err := bb.Upload(ctx, readSeekNopCloser{io.NewSectionReader(f, 0, size)}, &blockblob.UploadOptions{
+			HTTPHeaders: hdr, TransactionalValidation: blob.TransferValidationTypeMD5(sum)})
+		return err
+	}
+	idBytes := make([]byte, 12)
+	if _, err := rand.Read(idBytes); err != nil {
+		return err
+	}
+	prefix := hex.EncodeToString(idBytes)
+	n := int((size + s.cfg.BlockSize - 1) / s.cfg.BlockSize)
+	ids := make([]string, n)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.Concurrency)
+	for i := range n {
+		ids[i] = base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%s-%06d", prefix, i)))
+		g.Go(func() error {
+			off := int64(i) * s.cfg.BlockSize
+			body := readSeekNopCloser{io.NewSectionReader(f, off, min(s.cfg.BlockSize, size-off))}
+			_, err := bb.StageBlock(gctx, ids[i], body, &blockblob.StageBlockOptions{
+				TransactionalValidation: blob.TransferValidationTypeComputeCRC64()})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	_, err := bb.CommitBlockList(ctx, ids, &blockblob.CommitBlockListOptions{HTTPHeaders: hdr})
+	return err
+}
+
+type readSeekNopCloser struct{ io.ReadSeeker }
+
+func (readSeekNopCloser) Close() error { return nil }
 
 // DownloadFile downloads an object into localPath with parallel ranged reads, then checks the
 // file against the object's Content-MD5 when it has one (datastore.ErrChecksum on mismatch).
