@@ -244,7 +244,9 @@ func TestFromCommand(t *testing.T) {
 			}, false},
 		{[]string{"main.py", "1"}, func(b livy.BatchRequest) bool { return b.File == "main.py" && b.Queue == "q" }, false},
 		{[]string{"spark-submit", "--py-files", "u.py", "--files", "f.txt", "m.py"},
-			func(b livy.BatchRequest) bool { return b.PyFiles[0] == "u.py" && b.Files[0] == "f.txt" && b.File == "m.py" }, false},
+			func(b livy.BatchRequest) bool {
+				return b.PyFiles[0] == "u.py" && b.Files[0] == "f.txt" && b.File == "m.py"
+			}, false},
 		{[]string{"spark-submit", "--deploy-mode", "client", "a.jar"}, nil, true},
 		{[]string{"spark-submit", "--num-executors", "lots", "a.jar"}, nil, true},
 		{[]string{"spark-submit", "--class"}, nil, true},

@@ -64,7 +64,11 @@ func New(user, password string, script func(livy.BatchRequest) Behavior) *Server
 }
 
 // Inject queues faults, each used once.
-func (s *Server) Inject(f ...Fault) { s.mu.Lock(); defer s.mu.Unlock(); s.faults = append(s.faults, f...) }
+func (s *Server) Inject(f ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, f...)
+}
 
 // Posts counts POST /batches that reached the handler.
 func (s *Server) Posts() int { s.mu.Lock(); defer s.mu.Unlock(); return s.posts }
