@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/sluice-ml/sluice/remote/rest"
@@ -178,5 +177,3 @@ func lastSlash(s string) int {
 	}
 	return -1
 }
-
-var _ = url.PathEscape
