@@ -92,7 +92,10 @@ func TestDo(t *testing.T) {
 		{"lost answer to an idempotent post", []int{-1, -1}, Request{Method: "POST", Path: "/x", Body: 1, Idempotent: true}, 3,
 			func(err error) bool { return err == nil }, nil},
 		{"4xx is final", []int{400}, Request{Method: "GET", Path: "/x?secret=1"}, 1,
-			func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.Code == 400 && se.Path == "/x" }, nil},
+			func(err error) bool {
+				var se *StatusError
+				return errors.As(err, &se) && se.Code == 400 && se.Path == "/x"
+			}, nil},
 		{"gives up", []int{503, 503, 503, 503}, Request{Method: "GET", Path: "/x"}, 3,
 			func(err error) bool { var se *StatusError; return errors.As(err, &se) && se.Code == 503 }, nil},
 	} {
