@@ -218,15 +218,18 @@ func (r *run) lookupReuse(ctx context.Context, key string, job *spec.Job) (map[s
 		if err != nil {
 			return nil, "", false
 		}
-		if datastore.IsURI(obj.Path) {
-			// Remote data is reused only while it is still exactly what the step wrote.
-			if m, err := r.remoteManifest(ctx, obj.Path); err != nil || m.Hash() != h {
+		where := obj.Path
+		if p := job.Outputs[o].Path; p != "" {
+			// Remote data is reused only while it is still exactly what the step wrote, where it
+			// wrote it (the object record may name another place holding the same content).
+			if m, err := r.remoteManifest(ctx, p); err != nil || m.Hash() != h {
 				return nil, "", false
 			}
+			where = p
 		} else if _, err := os.Stat(obj.Path); err != nil {
 			return nil, "", false
 		}
-		d := dataRef{Path: obj.Path, Hash: h, Producer: key}
+		d := dataRef{Path: where, Hash: h, Producer: key}
 		d.Dataset = datasetName(r.p, job, o)
 		if v, err := r.ws.RegisterVersion(ctx, d.Dataset, h, state.Producer{RunID: e.RunID, Step: e.Step, Output: o}); err == nil {
 			d.Version = v

@@ -2,8 +2,11 @@ package datastore
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/sluice-ml/sluice/store/manifest"
 )
@@ -16,8 +19,17 @@ import (
 // disk. Local folders are described by manifest.Build instead.
 func Manifest(ctx context.Context, l Location) (*manifest.Manifest, error) {
 	m := &manifest.Manifest{}
+	lp, local := l.Store.(LocalPather)
 	err := l.Walk(ctx, func(rel string, in Info) error {
 		sum := "etag:" + in.ETag
+		if len(in.MD5) == 0 && local {
+			// A local store keeps no checksum: compute it (folders are small next to Blob's).
+			b, err := fileMD5(lp.LocalPath(in.Name))
+			if err != nil {
+				return err
+			}
+			in.MD5 = b
+		}
 		if len(in.MD5) > 0 {
 			sum = "md5:" + hex.EncodeToString(in.MD5)
 		}
@@ -28,4 +40,17 @@ func Manifest(ctx context.Context, l Location) (*manifest.Manifest, error) {
 		return nil, fmt.Errorf("describing %s: %w", l.URI, err)
 	}
 	return m, nil
+}
+
+func fileMD5(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }
