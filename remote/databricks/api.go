@@ -66,6 +66,7 @@ type RunState struct {
 // Run is the answer of runs/get.
 type Run struct {
 	RunID      int64     `json:"run_id"`
+	RunName    string    `json:"run_name,omitempty"`
 	RunPageURL string    `json:"run_page_url,omitempty"`
 	State      RunState  `json:"state"`
 	Tasks      []RunTask `json:"tasks,omitempty"`
@@ -119,6 +120,27 @@ func (a API) Output(ctx context.Context, taskRunID int64) (RunOutput, error) {
 	err := a.C.Do(ctx, rest.Request{Method: http.MethodGet,
 		Path: "/api/2.1/jobs/runs/get-output?run_id=" + strconv.FormatInt(taskRunID, 10)}, &o)
 	return o, err
+}
+
+// ActiveSubmitRuns lists the one-time runs (run_type SUBMIT_RUN) that have not ended, newest
+// first, following has_more pages (at most 1,000 runs).
+func (a API) ActiveSubmitRuns(ctx context.Context) ([]Run, error) {
+	var all []Run
+	for offset := 0; offset < 1000; offset += 25 {
+		var page struct {
+			Runs    []Run `json:"runs"`
+			HasMore bool  `json:"has_more"`
+		}
+		if err := a.C.Do(ctx, rest.Request{Method: http.MethodGet,
+			Path: "/api/2.1/jobs/runs/list?run_type=SUBMIT_RUN&active_only=true&limit=25&offset=" + strconv.Itoa(offset)}, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Runs...)
+		if !page.HasMore {
+			break
+		}
+	}
+	return all, nil
 }
 
 // Cancel asks for a run to be canceled (idempotent).

@@ -15,7 +15,9 @@
 // result_state mapped to the step's outcome: TERMINATED+SUCCESS is success; any other result,
 // SKIPPED or INTERNAL_ERROR is a failure whose message quotes state_message and the task's
 // error. runs/get-output's logs, error and error_trace are copied into the step log. When the
-// step's context ends (cancel, timeout, a sibling's failure) the run is canceled with runs/cancel.
+// step's context ends (cancel, timeout, a sibling's failure) the run is canceled with runs/cancel;
+// if that happens while a submit is still being retried, the run is found by its unique run_name
+// among the active one-time runs (runs/list) and canceled.
 //
 // Credentials: a personal access token, or an Azure AD token for the Databricks resource
 // (DefaultAzureCredential), sent as a bearer token; never logged.

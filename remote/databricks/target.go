@@ -156,10 +156,16 @@ func (s *step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 		return fmt.Errorf("%w: %q is neither `python FILE.py ...`, `FILE.py ...` nor `spark-submit ...`", ErrCommand, words[0])
 	}
 	sum := sha256.Sum256([]byte(sc.RunID + "\x00" + sc.Step + "\x00" + fmt.Sprint(sc.Attempt)))
-	req := SubmitRequest{RunName: "sluice " + sc.RunID + " " + sc.Step, IdempotencyToken: "sluice-" + hex.EncodeToString(sum[:20]),
-		TimeoutSeconds: s.t.cfg.TimeoutSeconds, Tasks: []Task{task}}
+	req := SubmitRequest{RunName: fmt.Sprintf("sluice %s %s attempt %d", sc.RunID, sc.Step, sc.Attempt),
+		IdempotencyToken: "sluice-" + hex.EncodeToString(sum[:20]), TimeoutSeconds: s.t.cfg.TimeoutSeconds, Tasks: []Task{task}}
 	id, err := api.Submit(ctx, req)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Canceled while the submit was in flight or being retried: a run may exist whose id we
+			// never learned. Find it by its (unique) name and cancel it.
+			s.cancelByName(ctx, api, req.RunName, log)
+			return ctx.Err()
+		}
 		return fmt.Errorf("runs/submit: %w", err)
 	}
 	fmt.Fprintf(log, "databricks: run %d submitted to %s (idempotency token %s)\n", id, s.t.cfg.Host, req.IdempotencyToken)
@@ -197,6 +203,27 @@ func (s *step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 		msg += "; error: " + e
 	}
 	return fmt.Errorf("%w: %s", ErrRunFailed, secret.Redact(msg))
+}
+
+// cancelByName cancels the active one-time runs named name.
+func (s *step) cancelByName(ctx context.Context, api API, name string, log interface{ Write([]byte) (int, error) }) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	runs, err := api.ActiveSubmitRuns(cctx)
+	if err != nil {
+		fmt.Fprintf(log, "databricks: looking for run %q to cancel: %v\n", name, err)
+		return
+	}
+	for _, r := range runs {
+		if r.RunName != name {
+			continue
+		}
+		if err := api.Cancel(cctx, r.RunID); err != nil {
+			fmt.Fprintf(log, "databricks: canceling run %d: %v\n", r.RunID, err)
+		} else {
+			fmt.Fprintf(log, "databricks: run %d canceled (its submit was interrupted)\n", r.RunID)
+		}
+	}
 }
 
 // follow polls the run until it reaches a terminal life-cycle state.

@@ -296,3 +296,20 @@ func TestPrepareRefuses(t *testing.T) {
 		t.Fatalf("transfer job: %v", err)
 	}
 }
+
+// Canceled while a submit whose answer was lost is being retried: the run that submit created is
+// found by name (runs/list) and canceled.
+func TestCancelDuringSubmitRetry(t *testing.T) {
+	t.Parallel()
+	f := setup(t, fakedatabricks.Behavior{Never: true}, nil)
+	f.fake.Inject(fakedatabricks.Fault{Path: "/runs/submit", Drop: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	f.sleeps.onSleep = func(int) { cancel() } // the first wait is the retry after the lost answer
+	if err := f.run(t, ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	runs := f.fake.Runs()
+	if len(runs) != 1 || !slices.Equal(f.fake.Cancels(), []int64{runs[0].ID}) {
+		t.Fatalf("runs %v, cancels %v\n%s", runs, f.fake.Cancels(), f.log)
+	}
+}

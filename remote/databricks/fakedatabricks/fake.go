@@ -194,8 +194,33 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 		}
 		run.Gets++
 		state := s.state(run)
-		*out = databricks.Run{RunID: run.ID, RunPageURL: fmt.Sprintf("%s/#job/runs/%d", s.URL, run.ID), State: state,
+		*out = databricks.Run{RunID: run.ID, RunName: run.Request.RunName, RunPageURL: fmt.Sprintf("%s/#job/runs/%d", s.URL, run.ID), State: state,
 			Tasks: []databricks.RunTask{{RunID: run.ID + 1_000_000, TaskKey: run.Request.Tasks[0].TaskKey, State: state}}}
+	case r.Method == http.MethodGet && p == "/api/2.1/jobs/runs/list":
+		q := r.URL.Query()
+		if q.Get("run_type") != "" && q.Get("run_type") != "SUBMIT_RUN" && q.Get("run_type") != "JOB_RUN" {
+			return 400, "INVALID_PARAMETER_VALUE", "Invalid run_type"
+		}
+		offset, _ := strconv.Atoi(q.Get("offset"))
+		limit, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || limit <= 0 || limit > 25 {
+			limit = 25
+		}
+		var list []databricks.Run
+		for id := s.nextID; id > 100; id-- { // newest first
+			run, ok := s.runs[id]
+			if !ok {
+				continue
+			}
+			st := s.peek(run)
+			if q.Get("active_only") == "true" && (st.LifeCycleState == databricks.StateTerminated ||
+				st.LifeCycleState == databricks.StateSkipped || st.LifeCycleState == databricks.StateInternalError) {
+				continue
+			}
+			list = append(list, databricks.Run{RunID: run.ID, RunName: run.Request.RunName, State: st})
+		}
+		page := list[min(offset, len(list)):min(offset+limit, len(list))]
+		*out = map[string]any{"runs": page, "has_more": offset+limit < len(list)}
 	case r.Method == http.MethodGet && p == "/api/2.1/jobs/runs/get-output":
 		run, st, code, msg := s.lookup(r.URL.Query().Get("run_id"), true)
 		if run == nil {
@@ -334,6 +359,13 @@ func (s *Server) lookup(idText string, task bool) (*Run, int, string, string) {
 		return nil, 400, "RESOURCE_DOES_NOT_EXIST", fmt.Sprintf("Run %s does not exist.", idText)
 	}
 	return run, 0, "", ""
+}
+
+// peek is the state without counting a poll.
+func (s *Server) peek(run *Run) databricks.RunState {
+	run.Gets++
+	defer func() { run.Gets-- }()
+	return s.state(run)
 }
 
 func (s *Server) state(run *Run) databricks.RunState {
