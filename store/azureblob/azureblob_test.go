@@ -81,11 +81,26 @@ func get(t *testing.T, s datastore.Datastore, name string) []byte {
 func TestCRUD(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for _, auth := range []AuthKind{AuthSharedKey, AuthConnectionString} {
+	for _, auth := range []AuthKind{AuthSharedKey, AuthConnectionString, AuthSAS} {
 		t.Run(string(auth), func(t *testing.T) {
 			s := newStore(t, func(c *Config) {
-				if auth == AuthConnectionString {
+				switch auth {
+				case AuthConnectionString:
 					c.Auth, c.Secret = auth, azuritetest.Shared(t).ConnectionString()
+				case AuthSAS:
+					// A container SAS made with the key, then used alone.
+					keyed, err := New(ctx, *c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					keyed.ensureContainer(ctx)
+					u, err := keyed.c.GetSASURL(sas.ContainerPermissions{Read: true, Write: true, Create: true, Delete: true, List: true},
+						time.Now().Add(time.Hour), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, q, _ := strings.Cut(u, "?")
+					c.Auth, c.Secret = auth, q
 				}
 			})
 			data := []byte("hello, blob")
