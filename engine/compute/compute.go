@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-ml/sluice/engine/command"
 	"github.com/sluice-ml/sluice/engine/spec"
+	"github.com/sluice-ml/sluice/store/datastore"
 )
 
 // Sentinel errors of compute targets.
@@ -38,6 +39,35 @@ type StepContext struct {
 	WorkDir string    // the snapshot of the job's code, or an empty folder
 	Env     []string  // the full environment for processes the step starts
 	Log     io.Writer // the step's log
+	// Data opens data URIs (azblob://...) and local paths as datastores; never nil when the
+	// executor calls Run.
+	Data *datastore.Resolver
+}
+
+// DataURIs is an optional capability of a Step: it reads inputs given as data URIs
+// (azblob://...) and writes outputs whose job output has a `path:` itself — StepContext.Inputs
+// and Outputs then hold those URIs. A step without it sees only local paths: the executor
+// downloads URI inputs before the first attempt, gives a local folder for each output with a
+// path, and uploads it there after the step succeeded.
+type DataURIs interface {
+	Step
+	HandlesDataURIs()
+}
+
+// LocalJob makes the Step of a job type that runs in-process on the local target.
+type LocalJob func(ctx context.Context, job *spec.Job) (Step, error)
+
+var localJobs = struct {
+	sync.RWMutex
+	m map[string]LocalJob
+}{m: map[string]LocalJob{}}
+
+// RegisterLocalJob lets package that implements a job type (transfer, score...) run it on the
+// local target. Meant for init functions; safe for concurrent use.
+func RegisterLocalJob(jobType string, prepare LocalJob) {
+	localJobs.Lock()
+	defer localJobs.Unlock()
+	localJobs.m[jobType] = prepare
 }
 
 // Step runs one attempt of a job. Run returns nil on success; the error says why it failed.
@@ -104,11 +134,18 @@ type Local struct{}
 // Name is "local".
 func (Local) Name() string { return "local" }
 
-// Prepare returns the step for job; only command jobs run on Local for now.
-func (Local) Prepare(_ context.Context, job *spec.Job) (Step, error) {
+// Prepare returns the step for job: command jobs, and the types registered with
+// RegisterLocalJob.
+func (Local) Prepare(ctx context.Context, job *spec.Job) (Step, error) {
 	switch job.Type {
 	case "command":
 		return commandStep{}, nil
+	}
+	localJobs.RLock()
+	prepare, ok := localJobs.m[job.Type]
+	localJobs.RUnlock()
+	if ok {
+		return prepare(ctx, job)
 	}
 	return nil, fmt.Errorf("job %s: type %q on compute local: %w", job.Name, job.Type, ErrUnsupportedJob)
 }

@@ -10,4 +10,9 @@
 // running steps and records the run as Canceled. A failing step either stops the run (its
 // running siblings are canceled) or, with continue_on_step_failure, only the steps downstream
 // of it.
+//
+// Data may also live behind URIs (azblob://, resolved by Options.Data): such inputs are versioned
+// from their listings and downloaded for steps that only read local files; an output with a
+// `path:` is uploaded there (or written there directly by steps with compute.DataURIs), versioned
+// from its listing and reused only while that listing is unchanged.
 package executor

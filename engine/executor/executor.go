@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/spec"
+	"github.com/sluice-ml/sluice/store/datastore"
 	"github.com/sluice-ml/sluice/store/manifest"
 	"github.com/sluice-ml/sluice/store/state"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	PollInterval time.Duration
 	// Env is the base environment of step processes (default os.Environ()).
 	Env []string
+	// Data opens data URIs (azblob://...) used as inputs and output paths (default: local paths
+	// only; the CLI configures it from the workspace file).
+	Data *datastore.Resolver
 }
 
 // Submit validates the parameter overrides against p and records a new Queued run, locked by
@@ -154,6 +158,9 @@ func Execute(ctx context.Context, ws *state.Workspace, p *spec.Pipeline, id stri
 	}
 	if opts.Env == nil {
 		opts.Env = os.Environ()
+	}
+	if opts.Data == nil {
+		opts.Data = &datastore.Resolver{}
 	}
 	params, err := p.Resolve(rec.Parameters)
 	if err != nil {
@@ -357,10 +364,20 @@ func (r *run) pipelineInput(ctx context.Context, name string) (dataRef, error) {
 	return iv.ref, iv.err
 }
 
-// externalData hashes data outside the workspace and registers it as a dataset version.
+// externalData hashes data outside the workspace and registers it as a dataset version. Data
+// behind a URI is described from its listing (datastore.Manifest), without reading it.
 func (r *run) externalData(ctx context.Context, path, dataset string) (dataRef, error) {
 	abs := r.absPath(path)
-	m, err := manifest.Build(ctx, abs, manifest.Options{Cache: r.ws.HashCache()})
+	var m *manifest.Manifest
+	var err error
+	if datastore.IsURI(path) {
+		m, err = r.remoteManifest(ctx, path)
+		if err == nil && len(m.Entries) == 0 {
+			err = fmt.Errorf("no data there: %w", datastore.ErrNotFound)
+		}
+	} else {
+		m, err = manifest.Build(ctx, abs, manifest.Options{Cache: r.ws.HashCache()})
+	}
 	if err != nil {
 		return dataRef{}, fmt.Errorf("input %s: %w", path, err)
 	}
@@ -379,8 +396,20 @@ func (r *run) externalData(ctx context.Context, path, dataset string) (dataRef, 
 	return ref, nil
 }
 
+// remoteManifest describes the data at a URI from its listing.
+func (r *run) remoteManifest(ctx context.Context, uri string) (*manifest.Manifest, error) {
+	loc, err := r.opts.Data.Resolve(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	if err := loc.Probe(ctx); err != nil {
+		return nil, err
+	}
+	return datastore.Manifest(ctx, loc)
+}
+
 func (r *run) absPath(p string) string {
-	if filepath.IsAbs(p) {
+	if filepath.IsAbs(p) || datastore.IsURI(p) {
 		return p
 	}
 	return filepath.Join(r.p.Dir, p)

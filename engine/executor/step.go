@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/spec"
+	"github.com/sluice-ml/sluice/engine/transfer"
+	"github.com/sluice-ml/sluice/store/datastore"
 	"github.com/sluice-ml/sluice/store/manifest"
 	"github.com/sluice-ml/sluice/store/state"
 )
@@ -187,7 +191,11 @@ func cacheKey(job *spec.Job, codeHash string, inputs []resolvedInput) string {
 		}
 	}
 	for _, o := range job.OutputOrder {
-		k.Outputs = append(k.Outputs, kv{Name: o, Value: string(job.Outputs[o].Type)})
+		v := string(job.Outputs[o].Type)
+		if p := job.Outputs[o].Path; p != "" {
+			v += " " + p // where the data goes is part of what the step does
+		}
+		k.Outputs = append(k.Outputs, kv{Name: o, Value: v})
 	}
 	b, _ := json.Marshal(k)
 	sum := sha256.Sum256(b)
@@ -210,10 +218,18 @@ func (r *run) lookupReuse(ctx context.Context, key string, job *spec.Job) (map[s
 		if err != nil {
 			return nil, "", false
 		}
-		if _, err := os.Stat(obj.Path); err != nil {
+		where := obj.Path
+		if p := job.Outputs[o].Path; p != "" {
+			// Remote data is reused only while it is still exactly what the step wrote, where it
+			// wrote it (the object record may name another place holding the same content).
+			if m, err := r.remoteManifest(ctx, p); err != nil || m.Hash() != h {
+				return nil, "", false
+			}
+			where = p
+		} else if _, err := os.Stat(obj.Path); err != nil {
 			return nil, "", false
 		}
-		d := dataRef{Path: obj.Path, Hash: h, Producer: key}
+		d := dataRef{Path: where, Hash: h, Producer: key}
 		d.Dataset = datasetName(r.p, job, o)
 		if v, err := r.ws.RegisterVersion(ctx, d.Dataset, h, state.Producer{RunID: e.RunID, Step: e.Step, Output: o}); err == nil {
 			d.Version = v
@@ -251,9 +267,17 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 	} else if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, err
 	}
+	_, uriAware := step.(compute.DataURIs)
 	in := map[string]string{}
 	for _, i := range inputs {
 		in[i.name] = i.value
+		if !i.param && !uriAware && datastore.IsURI(i.value) {
+			local, err := r.stageInput(ctx, logf, filepath.Join(stepDir, "inputs", i.name), i.value)
+			if err != nil {
+				return nil, fmt.Errorf("input %s: %w", i.name, err)
+			}
+			in[i.name] = local
+		}
 	}
 	maxAttempts := max(job.Retry.MaxAttempts, 1)
 	delay := job.Retry.Delay
@@ -264,6 +288,14 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 		if err != nil {
 			return nil, err
 		}
+		local := maps.Clone(outs) // where outputs with a URI path are written when the step wants local folders
+		if uriAware {
+			for _, o := range job.OutputOrder {
+				if p := job.Outputs[o].Path; p != "" {
+					outs[o] = p
+				}
+			}
+		}
 		u := state.StepUpdate{Status: state.Running, Attempts: attempt, LogPath: logPath, CacheKey: key}
 		if attempt == 1 {
 			u.Started = started
@@ -273,7 +305,7 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 			time.Now().Format(time.RFC3339))
 		sc := &compute.StepContext{
 			RunID: r.rec.ID, Step: job.Name, Attempt: attempt, Job: job, Inputs: in, Outputs: outs,
-			WorkDir: workDir, Log: logf, Env: r.stepEnv(job, outs),
+			WorkDir: workDir, Log: logf, Env: r.stepEnv(job, outs), Data: r.opts.Data,
 		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if job.Timeout > 0 {
@@ -288,7 +320,7 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 		if err == nil {
 			fmt.Fprintf(logf, "=== sluice: step %s finished ===\n", job.Name)
 			// The work is done: keep it even if the run is being stopped.
-			return r.storeOutputs(context.WithoutCancel(ctx), job, outs, key)
+			return r.storeOutputs(context.WithoutCancel(ctx), job, local, uriAware, logf, key)
 		}
 		if ctx.Err() != nil { // canceled or stopped: no retry
 			fmt.Fprintf(logf, "=== sluice: step %s canceled: %v ===\n", job.Name, context.Cause(ctx))
@@ -355,7 +387,7 @@ func prepareOutputs(root string, job *spec.Job) (map[string]string, error) {
 
 func checkOutputs(job *spec.Job, outs map[string]string) error {
 	for _, o := range job.OutputOrder {
-		if job.Outputs[o].Type != spec.TypeURIFile {
+		if job.Outputs[o].Type != spec.TypeURIFile || datastore.IsURI(outs[o]) {
 			continue
 		}
 		if st, err := os.Stat(outs[o]); err != nil || !st.Mode().IsRegular() {
@@ -367,11 +399,23 @@ func checkOutputs(job *spec.Job, outs map[string]string) error {
 
 // storeOutputs hashes each output, moves it into the content-addressed store (or drops it when
 // that version is already there), registers the dataset version and the reuse entry.
-func (r *run) storeOutputs(ctx context.Context, job *spec.Job, outs map[string]string, key string) (map[string]dataRef, error) {
+//
+// An output with a URI path is not stored in the workspace: unless the step wrote it there itself
+// (uriAware), its local folder is uploaded to the URI first; its version is the URI's listing.
+func (r *run) storeOutputs(ctx context.Context, job *spec.Job, outs map[string]string, uriAware bool, logf io.Writer,
+	key string) (map[string]dataRef, error) {
 	refs := map[string]dataRef{}
 	hashes := map[string]string{}
 	for _, o := range job.OutputOrder {
 		src := outs[o]
+		if uri := job.Outputs[o].Path; uri != "" {
+			ref, err := r.storeRemoteOutput(ctx, job, o, src, uri, uriAware, logf, key)
+			if err != nil {
+				return nil, err
+			}
+			refs[o], hashes[o] = ref, ref.Hash
+			continue
+		}
 		m, err := manifest.Build(ctx, src, manifest.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", o, err)
@@ -440,4 +484,64 @@ func tailLines(path string, n int) string {
 		lines[i] = "  | " + lines[i]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// stageInput downloads the data at uri into dir for a step that reads local files; it returns the
+// local path (the folder, or the file for a single object).
+func (r *run) stageInput(ctx context.Context, logf io.Writer, dir, uri string) (string, error) {
+	src, err := r.opts.Data.Resolve(ctx, uri)
+	if err != nil {
+		return "", err
+	}
+	if err := src.Probe(ctx); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p, err := transfer.Copy(ctx, src, datastore.Location{Store: datastore.NewLocal(dir), URI: dir}, transfer.Options{})
+	fmt.Fprintf(logf, "=== sluice: input %s staged in %s: %s ===\n", uri, dir, p)
+	if err != nil {
+		return "", fmt.Errorf("staging %s: %w", uri, err)
+	}
+	if src.Single {
+		return filepath.Join(dir, path.Base(src.Prefix)), nil
+	}
+	return dir, nil
+}
+
+// storeRemoteOutput uploads (unless the step wrote it itself) and versions an output whose path
+// is a data URI.
+func (r *run) storeRemoteOutput(ctx context.Context, job *spec.Job, o, local, uri string, uriAware bool, logf io.Writer,
+	key string) (dataRef, error) {
+	dst, err := r.opts.Data.Resolve(ctx, uri)
+	if err != nil {
+		return dataRef{}, fmt.Errorf("output %s: %w", o, err)
+	}
+	if !uriAware {
+		src := datastore.Location{Store: datastore.NewLocal(local), URI: local}
+		p, err := transfer.Copy(ctx, src, dst, transfer.Options{})
+		fmt.Fprintf(logf, "=== sluice: output %s uploaded to %s: %s ===\n", o, uri, p)
+		if err != nil {
+			return dataRef{}, fmt.Errorf("output %s: uploading to %s: %w", o, uri, err)
+		}
+		_ = os.RemoveAll(local)
+	}
+	m, err := datastore.Manifest(ctx, dst)
+	if err != nil {
+		return dataRef{}, fmt.Errorf("output %s: %w", o, err)
+	}
+	h := m.Hash()
+	if err := r.ws.PutObject(ctx, &state.Object{Hash: h, Path: uri, External: true, Manifest: m}); err != nil {
+		return dataRef{}, err
+	}
+	ds := datasetName(r.p, job, o)
+	v, err := r.ws.RegisterVersion(ctx, ds, h, state.Producer{RunID: r.rec.ID, Step: job.Name, Output: o})
+	if err != nil {
+		return dataRef{}, err
+	}
+	if err := r.ws.RecordIO(ctx, r.rec.ID, job.Name, "out", state.IO{Name: o, Value: uri, Hash: h, Dataset: ds, Version: v}); err != nil {
+		return dataRef{}, err
+	}
+	return dataRef{Path: uri, Hash: h, Dataset: ds, Version: v, Producer: key}, nil
 }

@@ -357,6 +357,16 @@ func (jb *JobBuilder) OutDataset(name string, t Type, dataset string) *JobBuilde
 	return jb
 }
 
+// OutPath declares the job output name of type t, written to the data URI path (see
+// JobOutput.Path).
+func (jb *JobBuilder) OutPath(name string, t Type, path string) *JobBuilder {
+	jb.OutDataset(name, t, "")
+	if o := jb.j.Outputs[name]; o != nil {
+		o.Path = path
+	}
+	return jb
+}
+
 // After makes the job run after the named jobs, besides those whose outputs it reads.
 func (jb *JobBuilder) After(jobs ...string) *JobBuilder {
 	jb.j.RunAfter = append(jb.j.RunAfter, jobs...)

@@ -392,7 +392,7 @@ var (
 	outputKeys   = []string{"description", "type"}
 	settingKeys  = []string{"continue_on_step_failure", "default_compute", "force_rerun"}
 	jobInputKeys = []string{"default", "description", "path", "type"}
-	jobOutKeys   = []string{"description", "name", "type"}
+	jobOutKeys   = []string{"description", "name", "path", "type"}
 	retryKeys    = []string{"delay", "max_attempts"}
 )
 
@@ -888,6 +888,8 @@ func (ps *parser) jobOutput(p *Pipeline, j *Job, e entry, what string) *JobOutpu
 				out.Type = Type(s)
 			case "name":
 				out.DatasetName, _ = ps.scalar(f.val, what+": name")
+			case "path":
+				out.Path, _ = ps.scalar(f.val, what+": path")
 			case "description":
 				ps.scalar(f.val, what+": description")
 			default:

@@ -150,11 +150,14 @@ type JobInput struct {
 }
 
 // JobOutput is a folder or file a job writes. DatasetName names the dataset its versions are
-// registered under; when empty the executor uses "<pipeline>.<job>.<output>".
+// registered under; when empty the executor uses "<pipeline>.<job>.<output>". Path, when set,
+// is where the output must end up: a data URI (azblob://ACCOUNT/CONTAINER/PREFIX) whose content
+// becomes the output's version, instead of a folder in the workspace's store.
 type JobOutput struct {
 	Name        string
 	Type        Type
 	DatasetName string
+	Path        string
 	Pos         Pos
 
 	pos posTable

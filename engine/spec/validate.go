@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Validate checks everything that makes a pipeline runnable and returns an ErrorList (wrapping
@@ -245,6 +246,11 @@ func (p *Pipeline) validateJob(errs *ErrorList, j *Job) {
 		}
 		if !o.Type.IsPath() {
 			errs.add(o.pos.at("type", o.Pos), "%s: type must be uri_folder or uri_file, not %q", w, string(o.Type))
+		}
+		if o.Path != "" && !strings.HasPrefix(o.Path, "azblob://") {
+			errs.add(o.pos.at("path", o.Pos), "%s: path must be a data URI (azblob://ACCOUNT/CONTAINER/PREFIX), not %q", w, o.Path)
+		} else if o.Path != "" && o.Type == TypeURIFile {
+			errs.add(o.pos.at("path", o.Pos), "%s: a path is only supported for uri_folder outputs", w)
 		}
 	}
 	if t := j.Command; t != nil {

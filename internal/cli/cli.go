@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-ml/sluice/engine/executor"
 	"github.com/sluice-ml/sluice/engine/spec"
+	"github.com/sluice-ml/sluice/internal/wsconfig"
 	"github.com/sluice-ml/sluice/store/state"
 )
 
@@ -33,6 +34,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 type env struct {
 	stdout, stderr io.Writer
 	workspace      string
+	wsFile         string // --workspace-file: datastores and compute targets (internal/wsconfig)
 }
 
 func (e *env) open(ctx context.Context) (*state.Workspace, error) {
@@ -78,6 +80,8 @@ func newRoot(e *env) *cobra.Command {
 		def = ".sluice"
 	}
 	root.PersistentFlags().StringVar(&e.workspace, "workspace", def, "workspace folder (env SLUICE_WORKSPACE)")
+	root.PersistentFlags().StringVar(&e.wsFile, "workspace-file", "",
+		"datastores and compute targets (default: env SLUICE_WORKSPACE_FILE, else ./"+wsconfig.DefaultName+" if present)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e))
 	return root

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-ml/sluice/internal/azuritetest"
 	"github.com/sluice-ml/sluice/internal/cli"
 )
 
@@ -25,7 +26,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SLUICE_E2E_EXEC") == "1" {
 		os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	azuritetest.Stop()
+	os.Exit(code)
 }
 
 type result struct {

@@ -13,8 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/executor"
 	"github.com/sluice-ml/sluice/engine/spec"
+	"github.com/sluice-ml/sluice/internal/wsconfig"
 	"github.com/sluice-ml/sluice/store/state"
 )
 
@@ -57,6 +59,9 @@ func newRunCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer ws.Close()
+			if _, err := e.targets(); err != nil { // a bad workspace file: refuse before recording a run
+				return err
+			}
 			rec, lock, err := executor.Submit(ctx, ws, p, src, overrides, noReuse)
 			if err != nil {
 				return err
@@ -80,14 +85,36 @@ func newRunCmd(e *env) *cobra.Command {
 func (e *env) execute(ctx context.Context, ws *state.Workspace, p *spec.Pipeline, id string, maxParallel int) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	opts, err := e.targets()
+	if err != nil {
+		return err
+	}
+	opts.MaxParallel = maxParallel
 	disp := newDisplay(e.stderr, len(p.Jobs))
 	defer disp.close()
-	final, err := executor.Execute(ctx, ws, p, id, executor.Options{MaxParallel: maxParallel, Observe: disp.observe})
+	opts.Observe = disp.observe
+	final, err := executor.Execute(ctx, ws, p, id, opts)
 	disp.close()
 	if final != nil {
 		printSummary(e.stdout, final)
 	}
 	return err
+}
+
+// targets reads the workspace file (if any) into the executor's compute targets and datastores.
+func (e *env) targets() (executor.Options, error) {
+	var f *wsconfig.File
+	if path := wsconfig.Find(e.wsFile); path != "" {
+		var err error
+		if f, err = wsconfig.Load(path); err != nil {
+			return executor.Options{}, usageError{err}
+		}
+	}
+	reg := compute.NewRegistry()
+	for _, t := range f.Targets() {
+		reg.Add(t)
+	}
+	return executor.Options{Targets: reg, Data: f.Resolver()}, nil
 }
 
 // detach starts `sluice __exec ID` in a new session, handing it the run's lock, and returns.
@@ -106,6 +133,11 @@ func (e *env) detach(ws *state.Workspace, rec *state.Run, lock *state.RunLock, m
 	}
 	defer logf.Close()
 	args := []string{"__exec", "--workspace", ws.Dir(), fmt.Sprintf("--max-parallel=%d", maxParallel), rec.ID}
+	if f := wsconfig.Find(e.wsFile); f != "" {
+		if abs, err := filepath.Abs(f); err == nil {
+			args = append(args, "--workspace-file", abs)
+		}
+	}
 	c := exec.Command(self, args...)
 	c.Stdout, c.Stderr = logf, logf
 	c.ExtraFiles = []*os.File{lock.File()} // fd 3: the child holds the run's lock from here on
