@@ -79,7 +79,8 @@ func newRoot(e *env) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.workspace, "workspace", def, "workspace folder (env SLUICE_WORKSPACE)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e))
+	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e), newServeCmd(e), newTokensCmd(e),
+		newSchedulesCmd(e))
 	return root
 }
 

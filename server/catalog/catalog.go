@@ -80,8 +80,10 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 // ValidName reports whether s may name a published pipeline or version.
 func ValidName(s string) bool { return nameRE.MatchString(s) }
 
-func (c *Catalog) file(name, version string) string {
-	return filepath.Join(c.root, name+"@"+version+".yaml")
+// file is the name a published pipeline's text is parsed under: a file named after the pipeline
+// in the root, so that relative paths resolve against the root and the name defaults to it.
+func (c *Catalog) file(name string) string {
+	return filepath.Join(c.root, name+".yaml")
 }
 
 // Publish validates a pipeline text and records it as version v.Version (the next integer when
@@ -96,9 +98,13 @@ func (c *Catalog) Publish(ctx context.Context, v *state.PipelineVersion, makeDef
 	if v.Version != "" && !ValidName(v.Version) {
 		return false, fmt.Errorf("%w: version %q: use letters, digits, '.', '_' and '-' (at most 100)", ErrInvalid, v.Version)
 	}
-	p, err := spec.Parse(c.file(v.Name, v.Version), []byte(v.YAML))
+	p, err := spec.Parse(c.file(v.Name), []byte(v.YAML))
 	if err != nil {
 		return false, err
+	}
+	if p.Name != v.Name {
+		return false, fmt.Errorf("%w: the pipeline text is named %q but is published as %q: make them agree (or leave name: out)",
+			ErrInvalid, p.Name, v.Name)
 	}
 	if err := c.checkPipeline(p); err != nil {
 		return false, err
@@ -150,7 +156,7 @@ func (c *Catalog) Pipeline(ctx context.Context, name, version string) (*spec.Pip
 	p := c.parsed[key]
 	c.mu.Unlock()
 	if p == nil {
-		p, err = spec.Parse(c.file(v.Name, v.Version), []byte(v.YAML))
+		p, err = spec.Parse(c.file(v.Name), []byte(v.YAML))
 		if err != nil {
 			return nil, nil, fmt.Errorf("published pipeline %s version %s: %w", name, v.Version, err)
 		}

@@ -157,4 +157,6 @@ func now() int64 { return time.Now().UnixNano() }
 
 // Requeue puts a run that stopped because its server shut down back into its owner's queue:
 // Queued, with its steps NotStarted, to execute again from the start (finished steps reused).
-func (w *Workspace) Requeue(ctx context.Context, id, msg string) error { return w.requeue(ctx, id, msg) }
+func (w *Workspace) Requeue(ctx context.Context, id, msg string) error {
+	return w.requeue(ctx, id, msg)
+}
