@@ -40,6 +40,11 @@ type Catalog struct {
 
 	mu     sync.Mutex
 	parsed map[string]*spec.Pipeline // "name\x00version" -> parsed; versions are immutable
+
+	// submitMu serializes the writes of submits: SQLite takes one writer at a time, and
+	// writers of one process that contend through the busy timeout sleep far longer than
+	// they wait here.
+	submitMu sync.Mutex
 }
 
 // New makes a Catalog.
@@ -206,8 +211,10 @@ func (c *Catalog) Submit(ctx context.Context, s Submission) (*state.Run, *state.
 	if len(bad) > 0 {
 		return nil, nil, fmt.Errorf("%w: %s", ErrForbiddenPath, strings.Join(bad, "; "))
 	}
+	c.submitMu.Lock()
 	rec, err := executor.Enqueue(ctx, c.ws, p, []byte(v.YAML), params, executor.QueueOptions{ID: s.RunID, Owner: c.owner,
 		NoReuse: s.NoReuse})
+	c.submitMu.Unlock()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -148,20 +148,16 @@ func (w *Workspace) published(ctx context.Context, name string) ([]*PublishedPip
 
 // GetPipelineVersion returns the text of a published version; "" means the default version.
 func (w *Workspace) GetPipelineVersion(ctx context.Context, name, version string) (*PipelineVersion, error) {
-	if version == "" {
-		err := w.db.QueryRowContext(ctx, `SELECT default_version FROM pipelines WHERE name=?`, name).Scan(&version)
-		if errors.Is(err, sql.ErrNoRows) {
+	v := &PipelineVersion{Name: name}
+	var created int64
+	err := w.db.QueryRowContext(ctx, `SELECT v.version, v.description, v.yaml, v.created FROM pipeline_versions v
+		JOIN pipelines p ON p.name = v.name
+		WHERE v.name=? AND v.version = CASE WHEN ?='' THEN p.default_version ELSE ? END`,
+		name, version, version).Scan(&v.Version, &v.Description, &v.YAML, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		if version == "" {
 			return nil, fmt.Errorf("pipeline %s: %w", name, ErrNotFound)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("pipeline %s: %w", name, err)
-		}
-	}
-	v := &PipelineVersion{Name: name, Version: version}
-	var created int64
-	err := w.db.QueryRowContext(ctx, `SELECT description, yaml, created FROM pipeline_versions WHERE name=? AND version=?`,
-		name, version).Scan(&v.Description, &v.YAML, &created)
-	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("pipeline %s version %s: %w", name, version, ErrNotFound)
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -80,16 +81,12 @@ func (w *Workspace) CreateRun(ctx context.Context, r *Run, steps []string) error
 		return fmt.Errorf("create run: %w", err)
 	}
 	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE id=?`, r.ID).Scan(&n); err != nil {
-		return fmt.Errorf("create run %s: %w", r.ID, err)
-	}
-	if n > 0 {
-		return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
-	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, pipeline, pipeline_file, spec, parameters, status, created, no_reuse, owner)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Pipeline, r.PipelineFile, r.Spec, string(params), r.Status,
 		nanos(r.Created), r.NoReuse, r.Owner)
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
+	}
 	if err != nil {
 		return fmt.Errorf("create run %s: %w", r.ID, err)
 	}
