@@ -73,7 +73,28 @@ func New(cfg Config) *API {
 	for _, rt := range a.Routes() {
 		a.mux.Handle(rt.Method+" "+rt.Pattern, a.wrap(rt))
 	}
+	// Any other method: authenticated like the rest, then a JSON 405 (or 404).
+	a.mux.Handle("/", a.wrap(Route{Method: "*", Pattern: "/", scope: read, handler: a.noRoute}))
 	return a
+}
+
+// noRoute answers a request whose method no route of its path takes.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "/" && pattern != "GET /" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
+		r.Method+" "+r.URL.Path+": allowed methods are "+strings.Join(allow, ", "))
 }
 
 // Routes lists every route, the web view's catch-all included.

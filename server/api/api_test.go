@@ -215,6 +215,18 @@ func TestEveryRouteButHealthzNeedsAValidToken(t *testing.T) {
 			}
 		}
 	}
+	// A method no route takes: 401 without a token, then a JSON 405 naming the allowed ones.
+	for _, tok := range []string{"", s.token} {
+		r, err := s.send("DELETE", "/api/v1/runs/x", nil, tok)
+		var e api.Error
+		if err == nil {
+			err = json.Unmarshal(r.body, &e)
+		}
+		want := map[string]int{"": 401, s.token: 405}[tok]
+		if err != nil || r.code != want || e.Error.Message == "" || (want == 405 && r.hdr.Get("Allow") != "GET") {
+			t.Fatalf("DELETE /api/v1/runs/x: %d %s %v", r.code, r.body, err)
+		}
+	}
 	if r := s.do("GET", "/api/v1/pipelines", "/api/v1/pipelines", nil, reader); r.code != 200 {
 		t.Fatalf("read-only GET: %d", r.code)
 	}
