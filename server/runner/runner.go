@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -219,6 +220,14 @@ func (r *Runner) execute(id string) {
 	}
 	log := r.cfg.Logger.With("run", id, "pipeline", rec.Pipeline)
 	log.Info("run started")
+	defer func() {
+		// A bug must not take the server, and with it every other run, down; nor come back at
+		// each start: the run is recorded Failed with the panic.
+		if v := recover(); v != nil {
+			log.Error("panic executing the run", "panic", v, "stack", string(debug.Stack()))
+			_ = ws.FinishRun(context.Background(), id, state.Failed, fmt.Sprintf("internal error: %v", v))
+		}
+	}()
 	final, err := executor.Execute(ctx, ws, p, id, executor.Options{MaxParallel: r.cfg.MaxParallel, Observe: r.cfg.Observe})
 	if errors.Is(context.Cause(ctx), errShutdown) {
 		if qerr := ws.Requeue(context.Background(), id, "requeued: "+errShutdown.Error()); qerr != nil {
