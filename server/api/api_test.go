@@ -68,6 +68,14 @@ func TestPublishSubmitPollFinishedWithOutputsInTheWorkspace(t *testing.T) {
 	if p.DefaultVersion != "2" || len(p.Versions) != 2 || len(p.Inputs) != 2 || strings.Join(p.Jobs, ",") != "wait,report" {
 		t.Fatalf("pipeline: %+v", p)
 	}
+	var p2 api.PipelineJSON
+	s.do("GET", "/api/v1/pipelines/{name}", "/api/v1/pipelines/gated?version=1", nil, s.token).json(t, &p2)
+	if p2.Versions[0].YAML != gatedYAML || p2.Versions[1].YAML != "" || *p2.Inputs[1].Default != "1" {
+		t.Fatalf("version 1: %+v", p2)
+	}
+	if r := s.do("GET", "/api/v1/pipelines/{name}", "/api/v1/pipelines/gated?version=9", nil, s.token); r.code != 404 {
+		t.Fatalf("unknown version: %d", r.code)
+	}
 	if r := s.do("PUT", "/api/v1/pipelines/{name}/default", "/api/v1/pipelines/gated/default",
 		map[string]string{"version": "1"}, s.token); r.code != http.StatusOK {
 		t.Fatalf("set default: %d %s", r.code, r.body)

@@ -47,7 +47,8 @@ type PipelineJSON struct {
 	Created        time.Time     `json:"created"`
 	Updated        time.Time     `json:"updated"`
 	Versions       []VersionJSON `json:"versions"`
-	// Inputs and Jobs describe the default version (GET of one pipeline only).
+	// Inputs and Jobs describe the default version, or the one asked for with ?version= (GET
+	// of one pipeline only).
 	Inputs []InputJSON `json:"inputs,omitempty"`
 	Jobs   []string    `json:"jobs,omitempty"`
 }
@@ -117,7 +118,7 @@ func (a *API) getPipeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := pipelineJSON(p)
-	sp, v, err := a.cfg.Catalog.Pipeline(r.Context(), name, "")
+	sp, v, err := a.cfg.Catalog.Pipeline(r.Context(), name, r.URL.Query().Get("version"))
 	if err != nil {
 		fail(w, err)
 		return
