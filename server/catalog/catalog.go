@@ -125,9 +125,12 @@ func (c *Catalog) checkPipeline(p *spec.Pipeline) error {
 		if j.Code != "" && !c.rootRoots.Contains(c.abs(j.Code)) {
 			bad = append(bad, fmt.Sprintf("job %s: code folder %s is outside the server's root %s", name, j.Code, c.root))
 		}
-		for _, in := range j.Inputs {
-			if in.Literal != nil && in.Literal.Type.IsPath() && !c.data.Contains(c.abs(in.Literal.Str)) {
-				bad = append(bad, fmt.Sprintf("job %s: input %s: %s is outside the allowed data roots", name, in.Name, in.Literal.Str))
+		for _, ins := range []map[string]*spec.JobInput{j.Inputs, j.Params} {
+			for _, k := range sortedKeys(ins) {
+				in := ins[k]
+				if in.Literal != nil && (in.Literal.Type.IsPath() || in.Type.IsPath()) && !c.data.Contains(c.abs(in.Literal.Str)) {
+					bad = append(bad, fmt.Sprintf("job %s: %s: %s is outside the allowed data roots", name, k, in.Literal.Str))
+				}
 			}
 		}
 	}
