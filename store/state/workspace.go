@@ -255,36 +255,6 @@ func (w *Workspace) recoverInterrupted(ctx context.Context) error {
 	return nil
 }
 
-func (w *Workspace) runIDsWithStatus(ctx context.Context, st ...Status) ([]string, error) {
-	q := `SELECT id FROM runs WHERE status IN (?` + repeat(",?", len(st)-1) + `) ORDER BY created`
-	args := make([]any, len(st))
-	for i, s := range st {
-		args[i] = s
-	}
-	rows, err := w.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("workspace: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("workspace: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for i := 0; i < n; i++ {
-		out += s
-	}
-	return out
-}
-
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
