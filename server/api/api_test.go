@@ -108,7 +108,7 @@ func TestPublishSubmitPollFinishedWithOutputsInTheWorkspace(t *testing.T) {
 				t.Fatalf("submit answer: %+v", sub)
 			}
 			run := s.waitRun(sub.ID, terminal)
-			if run.Status != "Finished" || len(run.Steps) != 2 {
+			if run.Status != "Finished" || len(run.Steps) != 2 || run.Version != c.wantVer {
 				t.Fatalf("run: %+v", run)
 			}
 			rep := run.Steps[1]

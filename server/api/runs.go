@@ -43,7 +43,11 @@ type RunJSON struct {
 	Started    *time.Time        `json:"started"`
 	Ended      *time.Time        `json:"ended"`
 	Message    string            `json:"message,omitempty"`
-	Steps      []StepJSON        `json:"steps"`
+	// Version is the published version the run was submitted from; Schedule the schedule that
+	// fired it. Both are absent for runs not submitted to the server (sluice run).
+	Version  string     `json:"version,omitempty"`
+	Schedule string     `json:"schedule,omitempty"`
+	Steps    []StepJSON `json:"steps"`
 }
 
 // RunSummaryJSON is a run in a list.
@@ -128,7 +132,11 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, runJSON(rec))
+	out := runJSON(rec)
+	if src, err := a.cfg.Workspace.GetRunSource(r.Context(), rec.ID); err == nil {
+		out.Version, out.Schedule = src.Version, src.Schedule
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) listRuns(w http.ResponseWriter, r *http.Request) {

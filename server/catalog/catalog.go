@@ -182,6 +182,7 @@ type Submission struct {
 	Parameters map[string]string // pipeline input values as text
 	RunID      string            // "" for a fresh id; a given id makes the submit idempotent (state.ErrExists)
 	NoReuse    bool
+	Schedule   string // the schedule firing the run, if any (recorded with it)
 }
 
 // Submit records a Queued run of a published pipeline and tells the runner. Relative data paths
@@ -217,6 +218,10 @@ func (c *Catalog) Submit(ctx context.Context, s Submission) (*state.Run, *state.
 	c.submitMu.Lock()
 	rec, err := executor.Enqueue(ctx, c.ws, p, []byte(v.YAML), params, executor.QueueOptions{ID: s.RunID, Owner: c.owner,
 		NoReuse: s.NoReuse})
+	if err == nil {
+		// Informational: a crash right here leaves a run without its source, nothing worse.
+		err = c.ws.SetRunSource(ctx, state.RunSource{RunID: rec.ID, Pipeline: s.Pipeline, Version: v.Version, Schedule: s.Schedule})
+	}
 	c.submitMu.Unlock()
 	if err != nil {
 		return nil, nil, err

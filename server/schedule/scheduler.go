@@ -297,7 +297,7 @@ func (s *Scheduler) submit(ctx context.Context, sch *state.Schedule, f *state.Fi
 		params[sch.Parameter] = f.Key
 	}
 	rec, _, err := s.cfg.Catalog.Submit(ctx, catalog.Submission{Pipeline: sch.Pipeline, Version: sch.Version,
-		Parameters: params, RunID: f.RunID})
+		Parameters: params, RunID: f.RunID, Schedule: sch.ID})
 	if errors.Is(err, state.ErrExists) {
 		return // recorded before a crash: exactly once
 	}

@@ -226,6 +226,9 @@ func TestClaimedFireWithoutRunIsRecoveredExactlyOnce(t *testing.T) {
 	if _, err := w.ws.GetRun(context.Background(), "crashed-run"); err != nil {
 		t.Fatalf("the claimed run id was not used: %v", err)
 	}
+	if src, err := w.ws.GetRunSource(context.Background(), "crashed-run"); err != nil || src.Schedule != sch.ID || src.Version != "1" {
+		t.Fatalf("source: %+v %v", src, err)
+	}
 }
 
 func TestCronFiresInItsTimeZoneOncePerSlot(t *testing.T) {

@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,6 +50,12 @@ CREATE TABLE IF NOT EXISTS schedules (
 	paused INTEGER NOT NULL DEFAULT 0,
 	created INTEGER NOT NULL,
 	last_fire INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS run_sources (
+	run_id TEXT PRIMARY KEY,
+	pipeline TEXT NOT NULL,
+	version TEXT NOT NULL,
+	schedule_id TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS trigger_files (
 	schedule_id TEXT NOT NULL,
@@ -159,4 +167,36 @@ func now() int64 { return time.Now().UnixNano() }
 // Queued, with its steps NotStarted, to execute again from the start (finished steps reused).
 func (w *Workspace) Requeue(ctx context.Context, id, msg string) error {
 	return w.requeue(ctx, id, msg)
+}
+
+// RunSource says where a server's run came from: the published pipeline version, and the
+// schedule that fired it ("" for a submit).
+type RunSource struct {
+	RunID    string
+	Pipeline string
+	Version  string
+	Schedule string
+}
+
+// SetRunSource records where a run came from.
+func (w *Workspace) SetRunSource(ctx context.Context, s RunSource) error {
+	if _, err := w.db.ExecContext(ctx, `INSERT OR REPLACE INTO run_sources (run_id, pipeline, version, schedule_id)
+		VALUES (?, ?, ?, ?)`, s.RunID, s.Pipeline, s.Version, s.Schedule); err != nil {
+		return fmt.Errorf("run %s source: %w", s.RunID, err)
+	}
+	return nil
+}
+
+// GetRunSource returns where a run came from; ErrNotFound for runs not submitted to a server.
+func (w *Workspace) GetRunSource(ctx context.Context, runID string) (*RunSource, error) {
+	s := &RunSource{RunID: runID}
+	err := w.db.QueryRowContext(ctx, `SELECT pipeline, version, schedule_id FROM run_sources WHERE run_id=?`, runID).
+		Scan(&s.Pipeline, &s.Version, &s.Schedule)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %s source: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s source: %w", runID, err)
+	}
+	return s, nil
 }

@@ -176,7 +176,8 @@ async function runPage(id) {
     let run;
     try { run = await api("/api/v1/runs/" + encodeURIComponent(id)); } catch (e) { fail(e); return; }
     head.replaceChildren(el("h1", {}, "Run " + run.id + " ", statusSpan(run.status)),
-      el("p", { class: "muted", text: `pipeline ${run.pipeline} · created ${fmtTime(run.created)} · parameters ` +
+      el("p", { class: "muted", text: `pipeline ${run.pipeline}` + (run.version ? ` version ${run.version}` : "") +
+        (run.schedule ? ` · fired by schedule ${run.schedule}` : "") + ` · created ${fmtTime(run.created)} · parameters ` +
         Object.entries(run.parameters).map(([k, v]) => k + "=" + v).join(" ") }),
       run.message ? el("p", { text: run.message }) : "");
     head.dataset.status = run.status;
