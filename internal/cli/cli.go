@@ -83,7 +83,8 @@ func newRoot(e *env) *cobra.Command {
 	root.PersistentFlags().StringVar(&e.wsFile, "workspace-file", "",
 		"datastores and compute targets (default: env SLUICE_WORKSPACE_FILE, else ./"+wsconfig.DefaultName+" if present)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e))
+	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e), newServeCmd(e), newTokensCmd(e),
+		newSchedulesCmd(e))
 	return root
 }
 

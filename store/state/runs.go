@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,7 +25,10 @@ type Run struct {
 	Ended        time.Time
 	Message      string
 	NoReuse      bool
-	Steps        []Step // in pipeline order; filled by GetRun
+	// Owner names the server whose durable queue holds the run ("" for runs of `sluice run`).
+	// Open leaves an owned Queued run alone and requeues an owned Running run whose lock is free.
+	Owner string
+	Steps []Step // in pipeline order; filled by GetRun
 }
 
 // Step is the record of one step of a run.
@@ -59,7 +63,8 @@ func NewRunID(now time.Time) string {
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// CreateRun records a new run with its steps as NotStarted. r.ID must be set.
+// CreateRun records a new run with its steps as NotStarted. r.ID must be set; an id already
+// recorded is ErrExists.
 func (w *Workspace) CreateRun(ctx context.Context, r *Run, steps []string) error {
 	params, err := json.Marshal(r.Parameters)
 	if err != nil {
@@ -76,9 +81,12 @@ func (w *Workspace) CreateRun(ctx context.Context, r *Run, steps []string) error
 		return fmt.Errorf("create run: %w", err)
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, pipeline, pipeline_file, spec, parameters, status, created, no_reuse)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Pipeline, r.PipelineFile, r.Spec, string(params), r.Status,
-		nanos(r.Created), r.NoReuse)
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, pipeline, pipeline_file, spec, parameters, status, created, no_reuse, owner)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.Pipeline, r.PipelineFile, r.Spec, string(params), r.Status,
+		nanos(r.Created), r.NoReuse, r.Owner)
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
+	}
 	if err != nil {
 		return fmt.Errorf("create run %s: %w", r.ID, err)
 	}
@@ -244,7 +252,7 @@ func (w *Workspace) ListRuns(ctx context.Context, limit int) ([]*Run, error) {
 
 func (w *Workspace) queryRuns(ctx context.Context, where string, args ...any) ([]*Run, error) {
 	rows, err := w.db.QueryContext(ctx, `SELECT id, pipeline, pipeline_file, spec, parameters, status, created,
-		started, ended, message, no_reuse FROM runs `+where, args...)
+		started, ended, message, no_reuse, owner FROM runs `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("runs: %w", err)
 	}
@@ -255,7 +263,7 @@ func (w *Workspace) queryRuns(ctx context.Context, where string, args ...any) ([
 		var params string
 		var created, started, ended int64
 		if err := rows.Scan(&r.ID, &r.Pipeline, &r.PipelineFile, &r.Spec, &params, &r.Status, &created,
-			&started, &ended, &r.Message, &r.NoReuse); err != nil {
+			&started, &ended, &r.Message, &r.NoReuse, &r.Owner); err != nil {
 			return nil, fmt.Errorf("runs: %w", err)
 		}
 		if err := json.Unmarshal([]byte(params), &r.Parameters); err != nil {

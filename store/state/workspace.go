@@ -122,6 +122,10 @@ func Open(ctx context.Context, dir string) (*Workspace, error) {
 		return nil, fmt.Errorf("workspace: creating schema in %s: %w", abs, err)
 	}
 	w := &Workspace{dir: abs, db: db}
+	if err := w.migrateServer(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := w.recoverInterrupted(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -189,64 +193,66 @@ func (w *Workspace) LockRun(id string) (*RunLock, error) {
 }
 
 // recoverInterrupted marks Queued/Running runs whose lock nobody holds as Interrupted, with
-// their unfinished steps.
+// their unfinished steps. Runs owned by a server (Run.Owner != "") are its durable queue: a
+// Queued one is left for the server to execute, and a Running one whose server died is put
+// back in the queue (Requeue) to be executed again from the start, its finished steps reused.
 func (w *Workspace) recoverInterrupted(ctx context.Context) error {
-	ids, err := w.runIDsWithStatus(ctx, Queued, Running)
-	if err != nil {
-		return err
+	type cand struct {
+		id     string
+		status Status
+		owner  string
 	}
-	for _, id := range ids {
-		l, err := w.LockRun(id)
+	rows, err := w.db.QueryContext(ctx, `SELECT id, status, owner FROM runs WHERE status IN (?, ?) ORDER BY created`,
+		Queued, Running)
+	if err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	var cands []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.id, &c.status, &c.owner); err != nil {
+			rows.Close()
+			return fmt.Errorf("workspace: %w", err)
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("workspace: %w", err)
+	}
+	for _, c := range cands {
+		if c.owner != "" && c.status == Queued {
+			continue // waiting in its server's queue
+		}
+		l, err := w.LockRun(c.id)
 		if errors.Is(err, ErrLocked) {
 			continue // alive
 		}
 		if err != nil {
 			return err
 		}
+		if c.owner != "" {
+			err = w.requeue(ctx, c.id, "requeued: the server executing the run stopped; it runs again, reusing finished steps")
+			l.Release()
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		now := time.Now().UnixNano()
 		_, err = w.db.ExecContext(ctx, `UPDATE runs SET status=?, ended=?, message=CASE WHEN message='' THEN ? ELSE message END
 			WHERE id=? AND status IN (?, ?)`, Interrupted, now,
-			"interrupted: the process executing the run died", id, Queued, Running)
+			"interrupted: the process executing the run died", c.id, Queued, Running)
 		if err == nil {
 			_, err = w.db.ExecContext(ctx, `UPDATE steps SET status=?, ended=CASE WHEN started>0 THEN ? ELSE 0 END
-				WHERE run_id=? AND status IN (?, ?)`, Interrupted, now, id, Queued, Running)
+				WHERE run_id=? AND status IN (?, ?)`, Interrupted, now, c.id, Queued, Running)
 		}
 		l.Release()
 		if err != nil {
-			return fmt.Errorf("workspace: marking run %s interrupted: %w", id, err)
+			return fmt.Errorf("workspace: marking run %s interrupted: %w", c.id, err)
 		}
 	}
 	return nil
-}
-
-func (w *Workspace) runIDsWithStatus(ctx context.Context, st ...Status) ([]string, error) {
-	q := `SELECT id FROM runs WHERE status IN (?` + repeat(",?", len(st)-1) + `) ORDER BY created`
-	args := make([]any, len(st))
-	for i, s := range st {
-		args[i] = s
-	}
-	rows, err := w.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("workspace: %w", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("workspace: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for i := 0; i < n; i++ {
-		out += s
-	}
-	return out
 }
 
 func nanos(t time.Time) int64 {

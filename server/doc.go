@@ -1,0 +1,10 @@
+// Package server assembles `sluice serve`: the workspace, the durable run queue and its workers
+// (runner), published pipelines (catalog), schedules, the REST API, the web view and Prometheus
+// metrics, behind one HTTP(S) listener.
+//
+// Lifecycle: New opens nothing but wires the parts on an open workspace; Serve starts the
+// workers (resuming the queued runs), the scheduler (recovering fires claimed before a crash)
+// and the listener, and on ctx's end shuts down in two stages: stop accepting and drain the
+// requests, then let the executing runs end within the grace period (after it they are canceled
+// and put back in the queue).
+package server
