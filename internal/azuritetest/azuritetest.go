@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluice-ml/sluice/internal/testenv"
 )
 
 // Account is the storage account the emulator serves.
@@ -69,7 +71,7 @@ func Shared(t testing.TB) *Server {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
-		t.Skip("azurite not installed: run scripts/setup-azurite.sh (npm azurite into .tools/azurite) or set AZURITE_BIN")
+		testenv.Missing(t, "azurite not installed: run scripts/setup-azurite.sh (npm azurite into .tools/azurite) or set AZURITE_BIN")
 	}
 	shared.Lock()
 	defer shared.Unlock()

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sluice-ml/sluice/internal/testenv"
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
 	"github.com/sluice-ml/sluice/nn/onnx"
@@ -58,7 +59,7 @@ func TestONNXNodeConformance(t *testing.T) {
 func runSuite(t *testing.T, suiteDir string) {
 	entries, err := os.ReadDir(suiteDir)
 	if err != nil {
-		t.Skipf("ONNX backend tests not installed (%v): apt-get install libonnx-testdata", err)
+		testenv.Missing(t, "ONNX backend tests not installed (%v): apt-get install libonnx-testdata", err)
 	}
 	type tally struct{ pass, total int }
 	perOp := map[string]*tally{}

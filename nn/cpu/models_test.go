@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sluice-ml/sluice/internal/testenv"
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
 	"github.com/sluice-ml/sluice/nn/npy"
@@ -64,7 +65,7 @@ func TestModelsMatchPyTorch(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/opset%d", model, opset), func(t *testing.T) {
 				path := filepath.Join(modelDir, fmt.Sprintf("%s_op%d.onnx", model, opset))
 				if _, err := os.Stat(path); err != nil {
-					t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py (needs python3-torch, python3-torchvision, python3-onnx)", path)
+					testenv.Missing(t, "%s absent: run /usr/bin/python3 nn/testdata/gen_models.py (needs python3-torch, python3-torchvision, python3-onnx)", path)
 				}
 				in := readNpy(t, filepath.Join(modelDir, model+"_input.npy"))
 				want := readNpy(t, filepath.Join(modelDir, model+"_output.npy"))
@@ -116,7 +117,7 @@ func TestDynamicDimensions(t *testing.T) {
 	t.Run("batch", func(t *testing.T) {
 		path := filepath.Join(modelDir, "squeezenet1_1_op13.onnx")
 		if _, err := os.Stat(path); err != nil {
-			t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", path)
+			testenv.Missing(t, "%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", path)
 		}
 		in := readNpy(t, filepath.Join(modelDir, "squeezenet1_1_input.npy"))
 		want := readNpy(t, filepath.Join(modelDir, "squeezenet1_1_output.npy"))
@@ -142,7 +143,7 @@ func TestDynamicDimensions(t *testing.T) {
 	t.Run("image size", func(t *testing.T) {
 		path := filepath.Join(modelDir, "transformernet_op13.onnx")
 		if _, err := os.Stat(path); err != nil {
-			t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", path)
+			testenv.Missing(t, "%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", path)
 		}
 		s, err := Open(ctx, path, Options{Threads: 2})
 		if err != nil {
@@ -166,7 +167,7 @@ func TestDynamicDimensions(t *testing.T) {
 func TestExternalDataModel(t *testing.T) {
 	src := filepath.Join(modelDir, "squeezenet1_1_op13.onnx")
 	if _, err := os.Stat(src); err != nil {
-		t.Skipf("%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", src)
+		testenv.Missing(t, "%s absent: run /usr/bin/python3 nn/testdata/gen_models.py", src)
 	}
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "model.onnx")
@@ -174,7 +175,7 @@ func TestExternalDataModel(t *testing.T) {
 m = onnx.load(sys.argv[1])
 onnx.save_model(m, sys.argv[2], save_as_external_data=True, all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)`
 	if out, err := osexec.Command("/usr/bin/python3", "-c", script, src, dst).CombinedOutput(); err != nil {
-		t.Skipf("python3-onnx unavailable: %v\n%s", err, out)
+		testenv.Missing(t, "python3-onnx unavailable: %v\n%s", err, out)
 	}
 	if st, err := os.Stat(filepath.Join(dir, "weights.bin")); err != nil || st.Size() < 1<<20 {
 		t.Fatalf("external data file not written: %v", err)

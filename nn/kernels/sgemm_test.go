@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/sluice-ml/sluice/internal/testenv"
 )
 
 // withBackends runs f once per GEMM backend available in this build: the
@@ -14,8 +16,11 @@ func withBackends(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	for _, name := range []string{"go", "blas"} {
 		t.Run(name, func(t *testing.T) {
-			if name == "blas" && !useBLAS() {
-				t.Skip("OpenBLAS not loaded")
+			if name == "blas" && forceGo.Load() {
+				t.Skip("the caller pinned the pure-Go GEMM")
+			}
+			if name == "blas" && !OpenBLASLoaded() {
+				testenv.Missing(t, "OpenBLAS not loaded (apt-get install libopenblas0-pthread)")
 			}
 			restore := forceGoGemm(name == "go")
 			defer restore()

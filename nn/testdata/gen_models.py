@@ -173,6 +173,8 @@ def main():
                 do_constant_folding=True,
             )
             print("wrote", path, "output", tuple(y.shape), "std %.4g" % y.std().item())
+    with open(os.path.join(out, ".complete"), "w") as f:  # scripts/setup.sh regenerates without it
+        f.write("opsets %s\n" % ",".join(str(o) for o in opsets))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sluice-ml/sluice/internal/testenv"
 )
 
 var (
@@ -25,7 +27,7 @@ var (
 func clip(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (scripts/setup.sh installs it)")
+		testenv.Missing(t, "ffmpeg not installed (scripts/setup.sh installs it)")
 	}
 	clipOnce.Do(func() {
 		clipDir, clipErr = os.MkdirTemp("", "sluice-video-")

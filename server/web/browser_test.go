@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sluice-ml/sluice/internal/testenv"
 	"github.com/sluice-ml/sluice/server"
 	"github.com/sluice-ml/sluice/store/state"
 )
@@ -45,7 +46,7 @@ func findChromium() string {
 func TestRunPageShowsGraphAndLiveStatusInHeadlessChromium(t *testing.T) {
 	chrome := findChromium()
 	if chrome == "" {
-		t.Skip("chromium is not installed (apt-get install -y chromium); CI installs it — skipping the browser test")
+		testenv.Missing(t, "chromium is not installed (apt-get install -y chromium); CI installs it — skipping the browser test")
 	}
 	root := t.TempDir()
 	ws, err := state.Open(context.Background(), filepath.Join(root, ".sluice"))
