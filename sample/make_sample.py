@@ -11,7 +11,7 @@ it is the project's own work, under the project's licence. Deterministic for a g
 
 Preprocessing the model expects (sluice --preprocess): size=64,mean=0.5:0.5:0.5,std=0.25:0.25:0.25
 """
-import math, os, random, shutil
+import io, math, os, random, shutil
 import numpy as np
 import torch
 import torch.nn as nn
@@ -57,6 +57,14 @@ def draw(cls, rnd):
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
+def jpeg(img, rnd):
+    """A JPEG round trip, as the sample images get, so training sees the same artefacts."""
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=rnd.choice((80, 90, 95)))
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")
+
+
 def tensor(img):
     a = np.asarray(img.resize((64, 64), Image.BILINEAR), dtype=np.float32) / 255.0
     return torch.from_numpy(((a - 0.5) / 0.25).transpose(2, 0, 1).copy())
@@ -82,14 +90,16 @@ def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     rnd = random.Random(1)
     xs, ys = [], []
-    for i in range(2400):
+    for i in range(6000):
         c = i % len(CLASSES)
-        xs.append(tensor(draw(CLASSES[c], rnd)))
+        xs.append(tensor(jpeg(draw(CLASSES[c], rnd), rnd)))
         ys.append(c)
     x, y = torch.stack(xs), torch.tensor(ys)
     net = Net()
+    epochs = 16
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    for epoch in range(8):
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=epochs * ((len(x) + 63) // 64))
+    for epoch in range(epochs):
         net.train()
         perm = torch.randperm(len(x))
         for b in range(0, len(x), 64):
@@ -98,6 +108,7 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
+            sched.step()
         print("epoch %d loss %.3f" % (epoch, loss.item()), flush=True)
     net.eval()
 

@@ -20,6 +20,7 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
 fi
 go mod download
 ./scripts/setup-azurite.sh >/dev/null
+./scripts/setup-duckdb.sh >/dev/null
 # Reference models with random weights, exported by PyTorch, and PyTorch's outputs (git-ignored).
 if [ ! -f nn/testdata/models/.complete ]; then
   echo "setup: generating reference models (nn/testdata/gen_models.py, about 2 minutes)" >&2

@@ -84,7 +84,7 @@ func newRoot(e *env) *cobra.Command {
 		"datastores and compute targets (default: env SLUICE_WORKSPACE_FILE, else ./"+wsconfig.DefaultName+" if present)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e), newServeCmd(e), newTokensCmd(e),
-		newSchedulesCmd(e))
+		newSchedulesCmd(e), newScoreCmd(e))
 	return root
 }
 

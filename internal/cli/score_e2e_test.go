@@ -1,0 +1,131 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/sluice-ml/sluice/scenarios/batchscoring"
+)
+
+const samplePrep = "size=64,mean=0.5:0.5:0.5,std=0.25:0.25:0.25"
+
+func repoFile(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// imageSet copies the sample's images into n files under dir/images/<class>/.
+func imageSet(t *testing.T, dir string, n int) string {
+	t.Helper()
+	var srcs []string
+	filepath.WalkDir(repoFile(t, "sample/images"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			srcs = append(srcs, p)
+		}
+		return nil
+	})
+	root := filepath.Join(dir, "images")
+	for i := 0; i < n; i++ {
+		src := srcs[i%len(srcs)]
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := filepath.Join(root, filepath.Base(filepath.Dir(src)))
+		os.MkdirAll(d, 0o755)
+		if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("%05d.jpg", i)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func scoreArgs(t *testing.T, input, output string, extra ...string) []string {
+	return append([]string{"score", "--model", repoFile(t, "sample/classifier.onnx"), "--labels", repoFile(t, "sample/labels.txt"),
+		"--input", input, "--output", output, "--preprocess", samplePrep, "--threads", "1", "--decode-workers", "1"}, extra...)
+}
+
+func TestScoreExitCodes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	images := imageSet(t, dir, 40)
+	os.WriteFile(filepath.Join(images, "bad1.jpg"), []byte("not an image"), 0o644)
+	os.WriteFile(filepath.Join(images, "bad2.jpg"), nil, 0o644)
+
+	r := mustRun(t, dir, scoreArgs(t, images, filepath.Join(dir, "ok"), "--eval")...)
+	if !strings.Contains(r.stdout, "scored 42 images (2 failed)") || !strings.Contains(r.stdout, "accuracy: ") {
+		t.Fatalf("stdout: %s", r.stdout)
+	}
+	r = sluice(t, dir, scoreArgs(t, images, filepath.Join(dir, "strict"), "--error-threshold", "1")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "error_threshold") {
+		t.Fatalf("threshold: exit %d, stderr %s", r.code, r.stderr)
+	}
+	for name, args := range map[string][]string{
+		"missing model":  {"score", "--model", filepath.Join(dir, "nope.onnx"), "--input", images, "--output", filepath.Join(dir, "x")},
+		"missing input":  scoreArgs(t, filepath.Join(dir, "nowhere"), filepath.Join(dir, "y")),
+		"no output flag": {"score", "--model", repoFile(t, "sample/classifier.onnx"), "--input", images},
+		"bad preprocess": scoreArgs(t, images, filepath.Join(dir, "z"), "--preprocess", "crop=banana"),
+	} {
+		r := sluice(t, dir, args...)
+		if r.code != 2 || r.stderr == "" {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 with a message", name, r.code, r.stderr)
+		}
+	}
+}
+
+// TestScoreKill9ThenRerunScoresEachImageOnce SIGKILLs a 2,000-image run once some partitions are
+// committed, reruns it, and compares with an uninterrupted run: every image exactly once, with
+// the same label.
+func TestScoreKill9ThenRerunScoresEachImageOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	images := imageSet(t, dir, 2000)
+	out := filepath.Join(dir, "killed")
+	c := command(dir, scoreArgs(t, images, out, "--mini-batch", "50")...)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a committed partition", func() bool {
+		m, _ := filepath.Glob(filepath.Join(out, "part-*.parquet"))
+		return len(m) >= 2
+	})
+	c.Process.Signal(syscall.SIGKILL)
+	c.Wait()
+	committed, _ := filepath.Glob(filepath.Join(out, "part-*.parquet"))
+	if len(committed) >= 40 {
+		t.Fatalf("the run finished before the kill (%d partitions)", len(committed))
+	}
+	r := mustRun(t, dir, scoreArgs(t, images, out, "--mini-batch", "50")...)
+	if !strings.Contains(r.stdout, "scored 2000 images") || strings.Contains(r.stdout, " 0 already committed") {
+		t.Fatalf("rerun: %s", r.stdout)
+	}
+	mustRun(t, dir, scoreArgs(t, images, filepath.Join(dir, "clean"), "--mini-batch", "50")...)
+
+	ctx := context.Background()
+	got, err := batchscoring.Evaluate(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := batchscoring.Evaluate(ctx, filepath.Join(dir, "clean"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rows != 2000 || len(got.Labels) != 2000 || len(got.Duplicates) != 0 {
+		t.Fatalf("after kill and rerun: %v (%d distinct paths, duplicates %v)", got, len(got.Labels), got.Duplicates)
+	}
+	for p, l := range want.Labels {
+		if got.Labels[p] != l {
+			t.Fatalf("%s: label %q after the kill, %q uninterrupted", p, got.Labels[p], l)
+		}
+	}
+	t.Logf("killed after %d of 40 partitions; %v", len(committed), got)
+}

@@ -1,0 +1,365 @@
+package batchscoring
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sluice-ml/sluice/engine/dataflow"
+	"github.com/sluice-ml/sluice/engine/dataflow/ledger"
+	"github.com/sluice-ml/sluice/engine/dataflow/partition"
+	"github.com/sluice-ml/sluice/nn"
+	"github.com/sluice-ml/sluice/nn/cpu"
+	"github.com/sluice-ml/sluice/nn/graph"
+	"github.com/sluice-ml/sluice/ops/decode"
+	"github.com/sluice-ml/sluice/ops/images"
+	"github.com/sluice-ml/sluice/ops/infer"
+	"github.com/sluice-ml/sluice/ops/preprocess"
+	"github.com/sluice-ml/sluice/ops/topk"
+	"github.com/sluice-ml/sluice/ops/writers"
+	"github.com/sluice-ml/sluice/store/datastore"
+)
+
+// ErrConfig is returned (wrapped) for a configuration that cannot run: a missing model, labels
+// that do not fit it, preprocessing that does not match its input, an unknown format. The CLI
+// maps it to exit code 2.
+var ErrConfig = errors.New("batch scoring: bad configuration")
+
+// Config describes one scoring run.
+type Config struct {
+	Model  string // ONNX file
+	Labels string // label file (one per line, in output order); "" names classes by index
+	// Input is a local folder or file, or an azblob:// URI (resolved by Resolver).
+	Input string
+	// Output is the local folder that receives part-<id><ext> files.
+	Output string
+	// Preprocess is a preset name (torchvision, inception, inception-tf) or a free spec
+	// (ops/preprocess.Parse); default torchvision.
+	Preprocess string
+	Batch      int    // model batch (default 8)
+	TopK       int    // default 5
+	Format     string // parquet (default), text, csv, ipc
+	Softmax    string // auto (default), on, off
+	// MiniBatch is the number of images per committed partition (default 64).
+	MiniBatch  int
+	Thresholds dataflow.Thresholds
+	MaxTries   int // per mini-batch (default 3)
+	// Threads is the model's thread count (default: all cores); DecodeWorkers the number of
+	// images decoded at once (default: all cores).
+	Threads, DecodeWorkers int
+	Limits                 decode.Limits
+	// StateDir holds the ledger (default Output/.sluice).
+	StateDir  string
+	Resolver  *datastore.Resolver
+	Metrics   *dataflow.Metrics
+	Logger    *slog.Logger
+	Allocator memory.Allocator
+}
+
+// Result sums up a run.
+type Result struct {
+	dataflow.Result
+	Images int // images in the input
+}
+
+// Schema is the schema of the output: path, label, score, topk_labels, topk_scores, error.
+var Schema = arrow.NewSchema(append(append([]arrow.Field{{Name: dataflow.PathColumn, Type: arrow.BinaryTypes.String}},
+	topk.Fields()...), arrow.Field{Name: dataflow.ErrorColumn, Type: arrow.BinaryTypes.String, Nullable: true}), nil)
+
+// Writer returns the writer of a format name.
+func Writer(format string) (dataflow.WriterFactory, error) {
+	switch format {
+	case "", "parquet":
+		return writers.Parquet{}, nil
+	case "text", "txt":
+		// The original sample's output: "path: label" per image.
+		return writers.Text{Columns: []string{dataflow.PathColumn, topk.LabelColumn}, Separator: ": "}, nil
+	case "csv":
+		return writers.CSV{}, nil
+	case "ipc", "arrow":
+		return writers.IPC{}, nil
+	}
+	return nil, fmt.Errorf("%w: format %q: want parquet, text, csv or ipc", ErrConfig, format)
+}
+
+// model is a loaded model with what the plan needs to know about it.
+type model struct {
+	sess      *cpu.Session
+	input     string
+	itemShape []int
+	output    string
+	classes   int
+}
+
+func loadModel(ctx context.Context, path string, threads int, spec preprocess.Spec) (*model, error) {
+	sess, err := cpu.Open(ctx, path, cpu.Options{Threads: threads})
+	if err != nil {
+		return nil, fmt.Errorf("%w: model %s: %w", ErrConfig, path, err)
+	}
+	ins, outs := sess.Inputs(), sess.Outputs()
+	if len(ins) != 1 || len(outs) < 1 {
+		sess.Close()
+		return nil, fmt.Errorf("%w: model %s has %d inputs and %d outputs; scoring needs one image input", ErrConfig, path, len(ins), len(outs))
+	}
+	w, h := spec.OutSize(1, 1)
+	item := []int{3, h, w}
+	if spec.HWC {
+		item = []int{h, w, 3}
+	}
+	if shape := ins[0].Shape; len(shape) != 4 || !fits(shape[1:], item) {
+		sess.Close()
+		return nil, fmt.Errorf("%w: model %s takes %q of shape %v; the preprocessing makes %v per image (choose --preprocess to match)", ErrConfig, path, ins[0].Name, dims(ins[0]), item)
+	}
+	m := &model{sess: sess, input: ins[0].Name, itemShape: item, output: outs[0].Name}
+	// The number of classes, from a probe run (output shapes may be symbolic).
+	res, err := sess.Run(ctx, map[string]*nn.Tensor{m.input: nn.NewTensor(nn.Float32, append([]int{1}, item...)...)})
+	if err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("%w: model %s does not run on one %v image: %w", ErrConfig, path, item, err)
+	}
+	y := res[m.output]
+	if y == nil || y.F32() == nil || y.Len() < 1 {
+		sess.Close()
+		return nil, fmt.Errorf("%w: model %s: output %q is not float32 scores", ErrConfig, path, m.output)
+	}
+	m.classes = y.Len()
+	return m, nil
+}
+
+// dims writes a value's shape with its symbolic dimensions by name.
+func dims(v graph.ValueInfo) string {
+	parts := make([]string, len(v.Shape))
+	for i, d := range v.Shape {
+		switch {
+		case i < len(v.DimParams) && v.DimParams[i] != "":
+			parts[i] = v.DimParams[i]
+		case d <= 0:
+			parts[i] = "?"
+		default:
+			parts[i] = fmt.Sprint(d)
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// fits reports whether a model input's item dims (<= 0 when dynamic) take item.
+func fits(dims, item []int) bool {
+	for i, d := range dims {
+		if d > 0 && d != item[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Score runs cfg.
+func Score(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Model == "" || cfg.Input == "" || cfg.Output == "" {
+		return Result{}, fmt.Errorf("%w: model, input and output are required", ErrConfig)
+	}
+	if cfg.Preprocess == "" {
+		cfg.Preprocess = "torchvision"
+	}
+	spec, err := preprocess.Parse(cfg.Preprocess)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	dec, err := images.NewDecode(spec, cfg.Limits)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	wf, err := Writer(cfg.Format)
+	if err != nil {
+		return Result{}, err
+	}
+	cores := runtime.GOMAXPROCS(0)
+	if cfg.Threads <= 0 {
+		cfg.Threads = cores
+	}
+	if cfg.DecodeWorkers <= 0 {
+		cfg.DecodeWorkers = cores
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 8
+	}
+	if cfg.MiniBatch <= 0 {
+		cfg.MiniBatch = 64
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	var labels []string
+	if cfg.Labels != "" {
+		if labels, err = topk.ReadLabels(cfg.Labels); err != nil {
+			return Result{}, fmt.Errorf("%w: labels: %w", ErrConfig, err)
+		}
+	}
+	tk := &topk.Op{Labels: labels, K: cfg.TopK, Softmax: cfg.Softmax}
+	m, err := loadModel(ctx, cfg.Model, cfg.Threads, spec)
+	if err != nil {
+		return Result{}, err
+	}
+	defer m.sess.Close()
+	if err := tk.Check(m.classes); err != nil {
+		return Result{}, fmt.Errorf("%w: %s: %w", ErrConfig, cfg.Labels, err)
+	}
+	resolver := cfg.Resolver
+	if resolver == nil {
+		resolver = &datastore.Resolver{}
+	}
+	loc, err := resolver.Resolve(ctx, cfg.Input)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: input %s: %w", ErrConfig, cfg.Input, err)
+	}
+	if !datastore.IsURI(cfg.Input) {
+		if _, err := os.Stat(cfg.Input); err != nil {
+			return Result{}, fmt.Errorf("%w: input: %w", ErrConfig, err)
+		}
+	}
+	items, err := List(ctx, loc)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: input %s: %w", ErrConfig, cfg.Input, err)
+	}
+	if len(items) == 0 {
+		return Result{}, fmt.Errorf("%w: input %s holds no files", ErrConfig, cfg.Input)
+	}
+	parts, err := partition.ByCount(items, cfg.MiniBatch)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: input %s: %w", ErrConfig, cfg.Input, err)
+	}
+	key, err := runKey(cfg, spec, tk, m)
+	if err != nil {
+		return Result{}, err
+	}
+	stateDir := cfg.StateDir
+	if stateDir == "" {
+		stateDir = filepath.Join(cfg.Output, ".sluice")
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return Result{}, err
+	}
+	led, err := ledger.Open(ctx, filepath.Join(stateDir, "ledger.db"))
+	if err != nil {
+		return Result{}, err
+	}
+	defer led.Close()
+
+	inf := &infer.Op{Session: m.sess, Input: m.input, Output: m.output, ItemShape: m.itemShape, OutElems: m.classes, Batch: cfg.Batch}
+	plan := dataflow.Plan{
+		Name: "score",
+		Stages: []dataflow.Stage{
+			{Name: "read", Op: images.FromLocation(loc, cfg.Limits.MaxBytes), Workers: max(2, cfg.DecodeWorkers), Ordered: true},
+			{Name: "decode", Op: dec, Workers: cfg.DecodeWorkers, Ordered: true},
+			{Name: "infer", Op: inf, Workers: 1},
+			{Name: "topk", Op: tk, Workers: 1},
+		},
+		Schema: Schema,
+	}
+	opts := dataflow.Options{Allocator: cfg.Allocator, Thresholds: cfg.Thresholds, MaxTries: cfg.MaxTries, Metrics: cfg.Metrics, Logger: cfg.Logger}
+	res, err := dataflow.RunPartitioned(ctx, plan, dataflow.Partitioned{
+		Partitions: parts, Dir: cfg.Output, Writer: wf, Ledger: led, Key: key, BatchRows: cfg.Batch,
+	}, opts)
+	return Result{Result: res, Images: len(items)}, err
+}
+
+// runKey names what the output is made with: the model's content, the labels, and every
+// setting that changes a row. Rows committed under another key are redone.
+func runKey(cfg Config, spec preprocess.Spec, tk *topk.Op, m *model) (string, error) {
+	h := sha256.New()
+	f, err := os.Open(cfg.Model)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", cfg.Model, err)
+	}
+	fmt.Fprintf(h, "\x00labels=%q\x00spec=%+v\x00k=%d\x00softmax=%q\x00format=%q\x00limits=%+v\x00classes=%d",
+		tk.Labels, spec, tk.K, tk.Softmax, cfg.Format, cfg.Limits, m.classes)
+	return "score:" + hex.EncodeToString(h.Sum(nil)[:16]), nil
+}
+
+// List lists the items of a location, sorted by path, skipping hidden files and folders (a
+// name starting with "."). Local files are hashed with SHA-256; a file that cannot be read gets
+// a hash from its size and time, so that it reaches the run and fails there as its own row.
+// Blob objects take their Content-MD5 (or ETag) as their version.
+func List(ctx context.Context, loc datastore.Location) ([]partition.Item, error) {
+	var items []partition.Item
+	lp, local := loc.Store.(datastore.LocalPather)
+	var paths []string
+	err := loc.Walk(ctx, func(rel string, in datastore.Info) error {
+		if hidden(rel) {
+			return nil
+		}
+		it := partition.Item{Path: rel, Size: in.Size}
+		switch {
+		case local:
+			paths = append(paths, lp.LocalPath(loc.Name(rel)))
+			it.Hash = fmt.Sprintf("unreadable:%d:%d", in.Size, in.ModTime.UnixNano())
+		case len(in.MD5) > 0:
+			it.Hash = "md5:" + hex.EncodeToString(in.MD5)
+		default:
+			it.Hash = "etag:" + in.ETag
+		}
+		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if local {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(4)
+		for i := range items {
+			g.Go(func() error {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				if h, err := hashFile(paths[i]); err == nil {
+					items[i].Hash = h
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(items, func(a, b partition.Item) int { return strings.Compare(a.Path, b.Path) })
+	return items, nil
+}
+
+func hidden(rel string) bool {
+	for _, seg := range strings.Split(rel, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return true
+		}
+	}
+	return false
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
