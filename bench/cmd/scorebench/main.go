@@ -1,0 +1,129 @@
+// Command scorebench measures end-to-end batch scoring (image files → labels on disk) of Sluice
+// against the peer pipelines users would pick instead, on the same images, same model, same
+// thread count, in one run (DESIGN.md §7):
+//
+//   - Sluice: scenarios/batchscoring (what `sluice score` runs), Parquet output;
+//   - Sluice model-only: the same ONNX model on random input (bench.BenchInfer), the rate the
+//     pipeline would reach if reading, decoding and writing were free;
+//   - PyTorch + PIL (bench/peers/score_torch.py) and sharp + ONNX Runtime
+//     (bench/peers/score_sharp_ort.mjs).
+//
+// It prints a table and the ratios: efficiency (Sluice end-to-end ÷ Sluice model-only) and
+// Sluice ÷ the faster peer. Set-up and usage: bench/README.md ("End-to-end scoring").
+//
+//	go run ./bench/cmd/scorebench -images bench/data/images -model bench/models/resnet18_op13.onnx
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/sluice-ml/sluice/bench"
+	"github.com/sluice-ml/sluice/engine/dataflow"
+	"github.com/sluice-ml/sluice/scenarios/batchscoring"
+)
+
+type result struct {
+	Runtime    string  `json:"runtime"`
+	Images     int     `json:"images"`
+	Seconds    float64 `json:"seconds"`
+	ImagesPerS float64 `json:"images_per_s"`
+}
+
+func main() {
+	images := flag.String("images", "bench/data/images", "image folder (bench/make_images.py makes one)")
+	model := flag.String("model", "bench/models/resnet18_op13.onnx", "ONNX classifier taking 3×224×224")
+	batch := flag.Int("batch", 8, "model batch")
+	threads := flag.Int("threads", 2, "threads for every runtime (and DataLoader workers for PyTorch)")
+	rounds := flag.Int("rounds", 1, "repeat everything and keep each runtime's best round")
+	peers := flag.String("peers", "bench/peers", "folder of the peer scripts (with node_modules)")
+	skipPeers := flag.Bool("sluice-only", false, "measure Sluice alone")
+	asJSON := flag.Bool("json", false, "print JSON")
+	flag.Parse()
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "scorebench")
+	check(err)
+	defer os.RemoveAll(tmp)
+
+	best := map[string]result{}
+	keep := func(r result) {
+		if r.ImagesPerS > best[r.Runtime].ImagesPerS {
+			best[r.Runtime] = r
+		}
+	}
+	for round := 0; round < *rounds; round++ {
+		mo, err := bench.BenchInfer(ctx, *model, *batch, *threads, 224, 10*time.Second)
+		check(err)
+		keep(result{Runtime: "sluice model-only", ImagesPerS: mo.ImagesPerS})
+
+		out := filepath.Join(tmp, fmt.Sprintf("sluice-%d", round))
+		start := time.Now()
+		res, err := batchscoring.Score(ctx, batchscoring.Config{
+			Model: *model, Input: *images, Output: out, Preprocess: "torchvision", Batch: *batch,
+			Threads: *threads, DecodeWorkers: *threads, Thresholds: dataflow.IgnoreFailures,
+		})
+		check(err)
+		secs := time.Since(start).Seconds()
+		keep(result{Runtime: "sluice", Images: int(res.Items), Seconds: secs, ImagesPerS: float64(res.Items) / secs})
+		if *skipPeers {
+			continue
+		}
+		keep(peer("python3", filepath.Join(*peers, "score_torch.py"), *images, filepath.Join(tmp, "torch.csv"),
+			fmt.Sprint(*batch), fmt.Sprint(*threads), fmt.Sprint(*threads)))
+		keep(peer("node", filepath.Join(*peers, "score_sharp_ort.mjs"), *model, *images, filepath.Join(tmp, "ort.csv"),
+			fmt.Sprint(*batch), fmt.Sprint(*threads)))
+	}
+	s, m := best["sluice"], best["sluice model-only"]
+	faster := best["pytorch+pil"]
+	if o := best["sharp+onnxruntime"]; o.ImagesPerS > faster.ImagesPerS {
+		faster = o
+	}
+	if *asJSON {
+		out := map[string]any{"results": best, "efficiency": s.ImagesPerS / m.ImagesPerS}
+		if faster.ImagesPerS > 0 {
+			out["vs_faster_peer"] = s.ImagesPerS / faster.ImagesPerS
+			out["faster_peer"] = faster.Runtime
+		}
+		json.NewEncoder(os.Stdout).Encode(out)
+		return
+	}
+	fmt.Printf("%-20s %8s %10s\n", "pipeline", "images", "images/s")
+	for _, k := range []string{"sluice", "sluice model-only", "pytorch+pil", "sharp+onnxruntime"} {
+		if r, ok := best[k]; ok {
+			fmt.Printf("%-20s %8d %10.1f\n", k, r.Images, r.ImagesPerS)
+		}
+	}
+	fmt.Printf("efficiency (sluice end-to-end / sluice model-only): %.2f\n", s.ImagesPerS/m.ImagesPerS)
+	if faster.ImagesPerS > 0 {
+		fmt.Printf("sluice / %s (the faster peer): %.2f\n", faster.Runtime, s.ImagesPerS/faster.ImagesPerS)
+	}
+}
+
+// peer runs a peer script; its last stdout line is a JSON result.
+func peer(interp, script string, args ...string) result {
+	if interp == "python3" {
+		interp = "/usr/bin/python3" // Debian's, with torch
+	}
+	cmd := exec.Command(interp, append([]string{script}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	check(cmd.Run())
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	var r result
+	check(json.Unmarshal(lines[len(lines)-1], &r))
+	return r
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scorebench:", err)
+		os.Exit(1)
+	}
+}
