@@ -236,7 +236,7 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 	if len(items) == 0 {
 		return Result{}, fmt.Errorf("%w: input %s holds no files", ErrConfig, cfg.Input)
 	}
-	parts, err := partition.ByCount(items, cfg.MiniBatch)
+	parts, err := partition.ByPath(items, cfg.MiniBatch)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: input %s: %w", ErrConfig, cfg.Input, err)
 	}

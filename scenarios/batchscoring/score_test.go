@@ -209,3 +209,39 @@ func dirDigest(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestGrownFolderScoresOnlyNewImages: after images are added (and one changed), a rerun scores
+// the partitions holding them, not the whole folder; the output still has each image once.
+func TestGrownFolderScoresOnlyNewImages(t *testing.T) {
+	dir, _ := brokenSet(t, 300, 0)
+	cfg, _ := sampleConfig(t, dir)
+	cfg.MiniBatch = 16
+	if _, err := Score(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	squares, _ := filepath.Glob(filepath.Join(dir, "square", "*.jpg"))
+	circles, _ := filepath.Glob(filepath.Join(dir, "circle", "*.jpg"))
+	src, _ := os.ReadFile(squares[0])
+	for _, name := range []string{"square/0001b.jpg", "square/0001c.jpg"} {
+		os.WriteFile(filepath.Join(dir, name), src, 0o644)
+	}
+	os.WriteFile(circles[len(circles)/2], src, 0o644) // changed content
+	res, err := Score(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var redone int64
+	for _, p := range res.Partitions {
+		if !p.Skipped {
+			redone += p.Rows
+		}
+	}
+	if res.Items != 302 || redone == 0 || redone > 302/4 {
+		t.Fatalf("rerun over 302 images (2 new, 1 changed) scored %d of them again (items %d)", redone, res.Items)
+	}
+	ev, err := Evaluate(context.Background(), cfg.Output)
+	if err != nil || ev.Rows != 302 || len(ev.Labels) != 302 || len(ev.Duplicates) != 0 {
+		t.Fatalf("after the rerun: %v, err %v", ev, err)
+	}
+	t.Logf("scored %d of 302 images again", redone)
+}
