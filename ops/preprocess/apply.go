@@ -35,16 +35,18 @@ func (s Spec) Image(src []uint8, w, h int) ([]uint8, int, int, error) {
 	if rw <= 0 || rh <= 0 {
 		return nil, 0, 0, fmt.Errorf("preprocess: %dx%d resizes to nothing", w, h)
 	}
+	if s.CropW > 0 && s.CropH > 0 {
+		cw, ch := s.CropW, s.CropH
+		if cw > rw || ch > rh {
+			return nil, 0, 0, fmt.Errorf("preprocess: crop %dx%d larger than the %dx%d image", cw, ch, rw, rh)
+		}
+		// Only the crop window is resampled: the same bytes as Resize then Crop.
+		top, left := roundHalfEven(float64(rh-ch)/2), roundHalfEven(float64(rw-cw)/2)
+		return ResizeWindow(src, w, h, rw, rh, left, top, cw, ch), cw, ch, nil
+	}
 	img := src
 	if rw != w || rh != h {
 		img = Resize(src, w, h, rw, rh)
-	}
-	if s.CropW > 0 && s.CropH > 0 {
-		var err error
-		if img, err = Crop(img, rw, rh, s.CropW, s.CropH); err != nil {
-			return nil, 0, 0, err
-		}
-		rw, rh = s.CropW, s.CropH
 	}
 	return img, rw, rh, nil
 }

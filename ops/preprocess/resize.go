@@ -75,47 +75,96 @@ func clip8(v int32) uint8 {
 
 // Resize resamples packed RGB (w×h) to ow×oh as PIL's Image.resize(..., BILINEAR) does.
 func Resize(src []uint8, w, h, ow, oh int) []uint8 {
+	return ResizeWindow(src, w, h, ow, oh, 0, 0, ow, oh)
+}
+
+// ResizeWindow returns the cw×ch window at (x0, y0) of Resize(src, w, h, ow, oh), computing only
+// that window: the same bytes as resizing the whole image and cropping, for less work (a
+// centre crop of 224 from 256 skips a third of it).
+func ResizeWindow(src []uint8, w, h, ow, oh, x0, y0, cw, ch int) []uint8 {
 	if ow == w && oh == h {
-		return append([]uint8(nil), src...)
+		out := make([]uint8, 3*cw*ch)
+		for y := 0; y < ch; y++ {
+			copy(out[3*y*cw:3*(y+1)*cw], src[3*((y0+y)*w+x0):])
+		}
+		return out
 	}
-	cur, cw := src, w
+	// Input rows the window's output rows read.
+	var vc coeffs
+	r0, r1 := y0, y0+ch
+	if oh != h {
+		vc = precompute(h, oh)
+		r0, r1 = h, 0
+		for yy := y0; yy < y0+ch; yy++ {
+			ymin, n := vc.bounds[2*yy], vc.bounds[2*yy+1]
+			r0, r1 = min(r0, ymin), max(r1, ymin+n)
+		}
+	}
+	// Horizontal pass over those rows, window columns only: rows r0..r1-1 of a cw-wide image.
+	cur := src
+	stride := w
 	if ow != w {
 		hc := precompute(w, ow)
-		out := make([]uint8, 3*ow*h)
-		for y := 0; y < h; y++ {
-			row := cur[3*y*cw:]
-			dst := out[3*y*ow:]
-			for xx := 0; xx < ow; xx++ {
-				xmin, n := hc.bounds[2*xx], hc.bounds[2*xx+1]
-				k := hc.k[xx*hc.ksize:]
-				s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
-				p := row[3*xmin:]
-				for x := 0; x < n; x++ {
-					s0 += int32(p[3*x]) * k[x]
-					s1 += int32(p[3*x+1]) * k[x]
-					s2 += int32(p[3*x+2]) * k[x]
+		out := make([]uint8, 3*cw*(r1-r0))
+		const half = int32(1 << (precisionBits - 1))
+		for y := r0; y < r1; y++ {
+			row := src[3*y*w : 3*(y+1)*w]
+			dst := out[3*(y-r0)*cw : 3*(y-r0+1)*cw]
+			for xx := 0; xx < cw; xx++ {
+				xmin, n := hc.bounds[2*(x0+xx)], hc.bounds[2*(x0+xx)+1]
+				k := hc.k[(x0+xx)*hc.ksize : (x0+xx)*hc.ksize+n]
+				p := row[3*xmin : 3*(xmin+n)]
+				s0, s1, s2 := half, half, half
+				for x, kv := range k {
+					q := p[3*x : 3*x+3 : 3*x+3]
+					s0 += int32(q[0]) * kv
+					s1 += int32(q[1]) * kv
+					s2 += int32(q[2]) * kv
 				}
-				dst[3*xx], dst[3*xx+1], dst[3*xx+2] = clip8(s0), clip8(s1), clip8(s2)
+				d := dst[3*xx : 3*xx+3 : 3*xx+3]
+				d[0], d[1], d[2] = clip8(s0), clip8(s1), clip8(s2)
 			}
 		}
-		cur, cw = out, ow
+		cur, stride = out, cw
+	} else if r0 != 0 || x0 != 0 || cw != w {
+		out := make([]uint8, 3*cw*(r1-r0))
+		for y := r0; y < r1; y++ {
+			copy(out[3*(y-r0)*cw:3*(y-r0+1)*cw], src[3*(y*w+x0):])
+		}
+		cur, stride = out, cw
+	} else {
+		r0 = 0
 	}
-	if oh != h {
-		vc := precompute(h, oh)
-		out := make([]uint8, 3*cw*oh)
-		for yy := 0; yy < oh; yy++ {
-			ymin, n := vc.bounds[2*yy], vc.bounds[2*yy+1]
-			k := vc.k[yy*vc.ksize:]
-			dst := out[3*yy*cw:]
-			for x := 0; x < 3*cw; x++ {
-				s := int32(1 << (precisionBits - 1))
-				for y := 0; y < n; y++ {
-					s += int32(cur[3*(ymin+y)*cw+x]) * k[y]
-				}
-				dst[x] = clip8(s)
+	if oh == h {
+		if r0 == y0 && stride == cw && len(cur) == 3*cw*ch {
+			return cur
+		}
+		out := make([]uint8, 3*cw*ch)
+		for y := 0; y < ch; y++ {
+			copy(out[3*y*cw:3*(y+1)*cw], cur[3*(y0+y-r0)*stride:])
+		}
+		return out
+	}
+	// Vertical pass, row by row with an accumulator row (sequential memory access).
+	out := make([]uint8, 3*cw*ch)
+	acc := make([]int32, 3*cw)
+	for yy := 0; yy < ch; yy++ {
+		ymin, n := vc.bounds[2*(y0+yy)], vc.bounds[2*(y0+yy)+1]
+		k := vc.k[(y0+yy)*vc.ksize : (y0+yy)*vc.ksize+n]
+		for i := range acc {
+			acc[i] = 1 << (precisionBits - 1)
+		}
+		for y, kv := range k {
+			row := cur[3*(ymin+y-r0)*stride : 3*(ymin+y-r0)*stride+3*cw]
+			row = row[:len(acc)]
+			for i, v := range row {
+				acc[i] += int32(v) * kv
 			}
 		}
-		cur = out
+		dst := out[3*yy*cw : 3*(yy+1)*cw]
+		for i, v := range acc {
+			dst[i] = clip8(v)
+		}
 	}
-	return cur
+	return out
 }
