@@ -40,6 +40,9 @@ type Command struct {
 	Path string   // the program
 	Args []string // its arguments (see MiniBatchArg)
 	Dir  string   // working folder; "" for the current one
+	// Root, when set, is the folder item paths are relative to: the listing then holds
+	// Root-joined paths (what the command can open), while rows keep the items' own paths.
+	Root string
 	Env  []string // environment; nil inherits this process's
 	// Stderr receives the commands' standard error (nil: discarded); writes to it are
 	// serialised, so concurrent calls may share it. The last 2 KiB of each call's standard
@@ -71,6 +74,9 @@ func (c *Command) Process(ctx context.Context, in arrow.RecordBatch) ([]arrow.Re
 			pre[i] = (&dataflow.ItemError{Path: p, Err: errors.New("path contains a line break")}).Error()
 		default:
 			listed = append(listed, i)
+			if c.Root != "" {
+				p = filepath.Join(c.Root, filepath.FromSlash(p))
+			}
 			listing.WriteString(p)
 			listing.WriteByte('\n')
 		}
