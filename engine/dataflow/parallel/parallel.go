@@ -279,11 +279,12 @@ func Run(ctx context.Context, cfg Config) (dataflow.Result, error) {
 	if err != nil || cfg.AppendRowFile == "" {
 		return res, err
 	}
-	return res, concat(cfg.OutputDir, cfg.AppendRowFile, parts, res.Partitions)
+	return res, AppendRows(cfg.OutputDir, cfg.AppendRowFile, parts, res.Partitions)
 }
 
-// concat writes the committed files, in partition order, into dir/name atomically.
-func concat(dir, name string, parts []partition.Partition, done []dataflow.CommittedPartition) (err error) {
+// AppendRows writes the committed files of a run (done, from dataflow.Result.Partitions), in
+// the order of parts, into dir/name atomically: the append_row file.
+func AppendRows(dir, name string, parts []partition.Partition, done []dataflow.CommittedPartition) (err error) {
 	files := make(map[string]string, len(done))
 	for _, c := range done {
 		files[c.ID] = c.File
