@@ -38,16 +38,16 @@
 //
 // An operator chain from the registry (package registry) over the files of the input folder:
 //
-//	  thumbs:
-//	    type: dataflow
-//	    inputs: {images: ${{parent.inputs.images}}}
-//	    outputs: {table: {type: uri_folder}}
-//	    mini_batch_size: "64"
-//	    output_format: parquet         # parquet (default, snappy), csv, ipc or text
-//	    operators:
-//	      - {op: read}
-//	      - {op: hash}
-//	      - {op: select, columns: [sha256]}
+//	thumbs:
+//	  type: dataflow
+//	  inputs: {images: ${{parent.inputs.images}}}
+//	  outputs: {table: {type: uri_folder}}
+//	  mini_batch_size: "64"
+//	  output_format: parquet         # parquet (default, snappy), csv, ipc or text
+//	  operators:
+//	    - {op: read}
+//	    - {op: hash}
+//	    - {op: select, columns: [sha256]}
 //
 // It takes the same keys as parallel except command, append_row_file_name and
 // process_count_per_node (workers are per operator).

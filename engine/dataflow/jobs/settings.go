@@ -68,7 +68,9 @@ func decode(j *spec.Job, get func(key string) (string, bool)) (settings, []keyEr
 	s := settings{count: 10, thr: dataflow.IgnoreFailures, maxTries: 3, timeout: 60 * time.Second,
 		workers: runtime.NumCPU(), format: "parquet"}
 	var errs []keyError
-	bad := func(key, format string, args ...any) { errs = append(errs, keyError{key, fmt.Sprintf(format, args...)}) }
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, keyError{key, fmt.Sprintf(format, args...)})
+	}
 	integer := func(key string, min int64, what string) (int64, bool) {
 		v, ok := get(key)
 		if !ok {
