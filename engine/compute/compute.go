@@ -74,8 +74,8 @@ func (p Progress) String() string {
 		fmt.Fprintf(&b, "%d items", p.Done)
 	}
 	fmt.Fprintf(&b, "  %.1f items/s", p.PerSec)
-	if p.ETA > 0 {
-		fmt.Fprintf(&b, "  ETA %s", p.ETA.Round(time.Second))
+	if eta := p.ETA.Round(time.Second); eta > 0 {
+		fmt.Fprintf(&b, "  ETA %s", eta)
 	}
 	if p.Bottleneck != "" {
 		b.WriteString("  " + p.Bottleneck)

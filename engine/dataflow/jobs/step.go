@@ -142,7 +142,7 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 	})
 	stop()
 	fmt.Fprintf(sc.Log, "%s: %d items (%d failed), %d mini-batches (%d failed), %d mini-batches committed by an earlier run; %s\n",
-		job.Type, res.Items, res.FailedItems, res.MiniBatches, res.FailedMiniBatches, res.Skipped, metrics.Snapshot())
+		job.Type, res.Items, res.FailedItems, res.MiniBatches, res.FailedMiniBatches, res.Skipped, progressOf(metrics))
 	if err != nil {
 		return err
 	}
@@ -204,9 +204,7 @@ func reportProgress(m *dataflow.Metrics, sc *compute.StepContext) func() {
 			case <-done:
 				return
 			case <-t.C:
-				snap := m.Snapshot()
-				p := compute.Progress{Done: snap.ItemsDone, Total: snap.ItemsTotal, PerSec: snap.ItemsPerSec,
-					ETA: snap.ETA, Bottleneck: snap.Bottleneck}
+				p := progressOf(m)
 				fmt.Fprintf(lockedLog(sc.Log), "progress: %s\n", p)
 				if sc.Progress != nil {
 					sc.Progress(p)
@@ -236,4 +234,9 @@ func lockedLog(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return lockedWriter{w}
+}
+
+func progressOf(m *dataflow.Metrics) compute.Progress {
+	s := m.Snapshot()
+	return compute.Progress{Done: s.ItemsDone, Total: s.ItemsTotal, PerSec: s.ItemsPerSec, ETA: s.ETA, Bottleneck: s.Bottleneck}
 }
