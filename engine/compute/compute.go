@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluice-ml/sluice/engine/command"
 	"github.com/sluice-ml/sluice/engine/spec"
@@ -42,6 +43,44 @@ type StepContext struct {
 	// Data opens data URIs (azblob://...) and local paths as datastores; never nil when the
 	// executor calls Run.
 	Data *datastore.Resolver
+	// CacheKey is the step's cache key (its definition, parameters, code and input versions).
+	CacheKey string
+	// StateDir is a folder private to this cache key that outlives attempts and runs: a step
+	// keeps resumable progress there (a dataflow ledger, committed partitions), so that a rerun
+	// after a crash continues where the killed one stopped. The step creates it when it needs
+	// it; the executor removes it once the step's outputs are stored.
+	StateDir string
+	// Progress, when not nil, receives the step's progress (items done, rate, ETA, bottleneck)
+	// for the run's display; a step calls it every few seconds at most.
+	Progress func(Progress)
+}
+
+// Progress is how far a running step is, for progress displays.
+type Progress struct {
+	Done, Total int64         // items; Total 0 when unknown
+	PerSec      float64       // items per second
+	ETA         time.Duration // 0 when unknown
+	// Bottleneck names the stage that limits the rate ("decode-bound", "infer-bound",
+	// "write-bound"); "" when unknown.
+	Bottleneck string
+}
+
+// String renders p as "1200/20000 items  850.3 items/s  ETA 22s  decode-bound".
+func (p Progress) String() string {
+	var b strings.Builder
+	if p.Total > 0 {
+		fmt.Fprintf(&b, "%d/%d items", p.Done, p.Total)
+	} else {
+		fmt.Fprintf(&b, "%d items", p.Done)
+	}
+	fmt.Fprintf(&b, "  %.1f items/s", p.PerSec)
+	if eta := p.ETA.Round(time.Second); eta > 0 {
+		fmt.Fprintf(&b, "  ETA %s", eta)
+	}
+	if p.Bottleneck != "" {
+		b.WriteString("  " + p.Bottleneck)
+	}
+	return b.String()
 }
 
 // DataURIs is an optional capability of a Step: it reads inputs given as data URIs

@@ -27,6 +27,9 @@ type Event struct {
 	Status  state.Status
 	Attempt int
 	Message string
+	// Progress, on events of a Running step that reports its progress (dataflow and parallel
+	// steps), is how far it is; nil on status changes.
+	Progress *compute.Progress
 }
 
 // Options tune Execute.

@@ -179,7 +179,8 @@ func cacheKey(job *spec.Job, codeHash string, inputs []resolvedInput) string {
 		Code    string
 		Inputs  []kv
 		Outputs []kv
-	}{V: 1, Type: job.Type, Env: job.Env, Code: codeHash}
+		Blocks  map[string]*spec.Node `json:",omitempty"` // structured keys (a dataflow's operators)
+	}{V: 1, Type: job.Type, Env: job.Env, Code: codeHash, Blocks: job.Blocks}
 	if job.Command != nil {
 		k.Command = job.Command.Raw
 	}
@@ -306,6 +307,7 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 		sc := &compute.StepContext{
 			RunID: r.rec.ID, Step: job.Name, Attempt: attempt, Job: job, Inputs: in, Outputs: outs,
 			WorkDir: workDir, Log: logf, Env: r.stepEnv(job, outs), Data: r.opts.Data,
+			CacheKey: key, StateDir: r.stateDir(key), Progress: r.progress(job.Name, attempt),
 		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if job.Timeout > 0 {
@@ -320,7 +322,11 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 		if err == nil {
 			fmt.Fprintf(logf, "=== sluice: step %s finished ===\n", job.Name)
 			// The work is done: keep it even if the run is being stopped.
-			return r.storeOutputs(context.WithoutCancel(ctx), job, local, uriAware, logf, key)
+			refs, err := r.storeOutputs(context.WithoutCancel(ctx), job, local, uriAware, logf, key)
+			if err == nil {
+				_ = os.RemoveAll(sc.StateDir) // resumable progress is not needed any more
+			}
+			return refs, err
 		}
 		if ctx.Err() != nil { // canceled or stopped: no retry
 			fmt.Fprintf(logf, "=== sluice: step %s canceled: %v ===\n", job.Name, context.Cause(ctx))
@@ -544,4 +550,16 @@ func (r *run) storeRemoteOutput(ctx context.Context, job *spec.Job, o, local, ur
 		return dataRef{}, err
 	}
 	return dataRef{Path: uri, Hash: h, Dataset: ds, Version: v, Producer: key}, nil
+}
+
+// stateDir is the folder that keeps a step's resumable progress across runs (see
+// compute.StepContext.StateDir): <workspace>/state/<cache key>. Steps that keep nothing there
+// leave it empty; it is removed when the step's outputs are stored.
+func (r *run) stateDir(key string) string { return filepath.Join(r.ws.Dir(), "state", key) }
+
+// progress returns the StepContext.Progress of one attempt: an event for the observers.
+func (r *run) progress(step string, attempt int) func(compute.Progress) {
+	return func(p compute.Progress) {
+		r.emit(Event{Step: step, Status: state.Running, Attempt: attempt, Progress: &p})
+	}
 }

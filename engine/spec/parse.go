@@ -673,8 +673,14 @@ func (ps *parser) job(p *Pipeline, e entry) *Job {
 			switch {
 			case isParam:
 				j.Params[f.name] = ps.jobInput(f, t, fmt.Sprintf("%s: %q", what, f.name))
+			case isBlockKey(j.Type, f.name):
+				if j.Blocks == nil {
+					j.Blocks = map[string]*Node{}
+				}
+				budget := maxBlockNodes
+				j.Blocks[f.name] = ps.block(f.val, fmt.Sprintf("%s: %s", what, f.name), 0, &budget)
 			case known:
-				ps.unknownKey(f, fmt.Sprintf("%s of type %q", what, j.Type), append(slices.Clone(baseJobKeys), keysOf(params)...))
+				ps.unknownKey(f, fmt.Sprintf("%s of type %q", what, j.Type), allowedJobKeys(j.Type, params))
 			}
 			// an unknown or missing type is reported by Validate; its other keys are not judged
 		}

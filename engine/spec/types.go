@@ -120,6 +120,9 @@ type Job struct {
 	// Params holds the keys specific to the job type (model, labels, batch_size for score...),
 	// each either a literal Value or a Binding to a pipeline input.
 	Params map[string]*JobInput
+	// Blocks holds the structured keys of the job type (see RegisterJobBlock), such as the
+	// operator chain of a dataflow job; nil when it has none.
+	Blocks map[string]*Node
 	Pos    Pos
 
 	pos    posTable

@@ -3,7 +3,6 @@ package spec
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -226,14 +225,23 @@ func (p *Pipeline) validateJob(errs *ErrorList, j *Job) {
 		w := fmt.Sprintf("%s: %q", what, key)
 		if t, ok := params[key]; !ok {
 			if known {
-				allowed := append(slices.Clone(baseJobKeys), keysOf(params)...)
-				errs.add(in.Pos, "unknown key %q in %s of type %q (allowed: %s)", key, what, j.Type, nameList(allowed))
+				errs.add(in.Pos, "unknown key %q in %s of type %q (allowed: %s)", key, what, j.Type, nameList(allowedJobKeys(j.Type, params)))
 			}
 			continue
 		} else if in.Type == "" {
 			in = &JobInput{Name: in.Name, Binding: in.Binding, Literal: in.Literal, Type: t, Pos: in.Pos, pos: in.pos}
 		}
 		p.validateJobInput(errs, in, w)
+	}
+	for _, key := range keysOf(j.Blocks) {
+		if known && !isBlockKey(j.Type, key) {
+			errs.add(j.KeyPos(key), "unknown key %q in %s of type %q (allowed: %s)", key, what, j.Type, nameList(allowedJobKeys(j.Type, params)))
+		}
+	}
+	if known {
+		for _, check := range jobChecks(j.Type) {
+			*errs = append(*errs, check(j)...)
+		}
 	}
 	for _, name := range order(j.OutputOrder, j.Outputs) {
 		o := j.Outputs[name]

@@ -12,34 +12,42 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/executor"
 	"github.com/sluice-ml/sluice/store/state"
 )
 
 // display shows a run's progress: a live bar on a terminal, plain timestamped lines otherwise.
 type display struct {
-	mu      sync.Mutex
-	w       io.Writer
-	bar     *progressbar.ProgressBar
-	running map[string]bool
-	closed  bool
+	mu       sync.Mutex
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	running  map[string]bool
+	progress map[string]compute.Progress // of running steps that report it (dataflow, parallel)
+	closed   bool
 }
 
 func newDisplay(w io.Writer, steps int) *display {
-	d := &display{w: w, running: map[string]bool{}}
+	d := &display{w: w, running: map[string]bool{}, progress: map[string]compute.Progress{}}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		d.bar = progressbar.NewOptions(steps,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("starting"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionSetWidth(24),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionSpinnerType(14),
-		)
+		d.bar = newBar(w, steps)
 	}
 	return d
+}
+
+// newBar is the terminal's progress bar: steps done of steps, the running ones (with the
+// progress of those that report it) as its description.
+func newBar(w io.Writer, steps int) *progressbar.ProgressBar {
+	return progressbar.NewOptions(steps,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("starting"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSpinnerType(14),
+	)
 }
 
 func (d *display) observe(ev executor.Event) {
@@ -57,6 +65,8 @@ func (d *display) observe(ev executor.Event) {
 	}
 	if ev.Step != "" {
 		switch {
+		case ev.Progress != nil:
+			d.progress[ev.Step] = *ev.Progress
 		case ev.Status == state.Running:
 			d.running[ev.Step] = true
 		case ev.Status.Terminal():
@@ -64,10 +74,11 @@ func (d *display) observe(ev executor.Event) {
 				_ = d.bar.Add(1)
 			}
 			delete(d.running, ev.Step)
+			delete(d.progress, ev.Step)
 		}
 	}
 	// Notable lines go above the bar.
-	if ev.Step != "" && (ev.Status.Terminal() || ev.Message != "") {
+	if ev.Step != "" && ev.Progress == nil && (ev.Status.Terminal() || ev.Message != "") {
 		_ = d.bar.Clear()
 		fmt.Fprintln(d.w, line)
 	}
@@ -76,6 +87,11 @@ func (d *display) observe(ev executor.Event) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	for i, n := range names {
+		if p, ok := d.progress[n]; ok {
+			names[i] = n + " " + p.String()
+		}
+	}
 	desc := "running: " + strings.Join(names, ", ")
 	if len(names) == 0 {
 		desc = "waiting"
@@ -103,6 +119,9 @@ func formatEvent(ev executor.Event) string {
 			return fmt.Sprintf("%s  run %s  %s: %s", ts, ev.RunID, ev.Status, firstLine(ev.Message))
 		}
 		return fmt.Sprintf("%s  run %s  %s", ts, ev.RunID, ev.Status)
+	}
+	if ev.Progress != nil {
+		return fmt.Sprintf("%s  %-16s progress  %s", ts, ev.Step, ev.Progress)
 	}
 	s := fmt.Sprintf("%s  %-16s %s", ts, ev.Step, ev.Status)
 	if ev.Attempt > 1 && ev.Status == state.Running && ev.Message == "" {

@@ -40,6 +40,9 @@ type Command struct {
 	Path string   // the program
 	Args []string // its arguments (see MiniBatchArg)
 	Dir  string   // working folder; "" for the current one
+	// Root, when set, is the folder item paths are relative to: the listing then holds
+	// Root-joined paths (what the command can open), while rows keep the items' own paths.
+	Root string
 	Env  []string // environment; nil inherits this process's
 	// Stderr receives the commands' standard error (nil: discarded); writes to it are
 	// serialised, so concurrent calls may share it. The last 2 KiB of each call's standard
@@ -71,6 +74,9 @@ func (c *Command) Process(ctx context.Context, in arrow.RecordBatch) ([]arrow.Re
 			pre[i] = (&dataflow.ItemError{Path: p, Err: errors.New("path contains a line break")}).Error()
 		default:
 			listed = append(listed, i)
+			if c.Root != "" {
+				p = filepath.Join(c.Root, filepath.FromSlash(p))
+			}
 			listing.WriteString(p)
 			listing.WriteByte('\n')
 		}
@@ -273,11 +279,12 @@ func Run(ctx context.Context, cfg Config) (dataflow.Result, error) {
 	if err != nil || cfg.AppendRowFile == "" {
 		return res, err
 	}
-	return res, concat(cfg.OutputDir, cfg.AppendRowFile, parts, res.Partitions)
+	return res, AppendRows(cfg.OutputDir, cfg.AppendRowFile, parts, res.Partitions)
 }
 
-// concat writes the committed files, in partition order, into dir/name atomically.
-func concat(dir, name string, parts []partition.Partition, done []dataflow.CommittedPartition) (err error) {
+// AppendRows writes the committed files of a run (done, from dataflow.Result.Partitions), in
+// the order of parts, into dir/name atomically: the append_row file.
+func AppendRows(dir, name string, parts []partition.Partition, done []dataflow.CommittedPartition) (err error) {
 	files := make(map[string]string, len(done))
 	for _, c := range done {
 		files[c.ID] = c.File
