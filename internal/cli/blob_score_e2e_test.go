@@ -83,7 +83,7 @@ jobs:
 		t.Fatalf("no-reuse upload log:\n%s", l)
 	}
 	// Scoring again gives the same Parquet bytes, so nothing new goes to Blob.
-	if l := stepLog(t, dir, id3, "score"); !strings.Contains(l, "(0 copied, 4 already there)") {
+	if l := stepLog(t, dir, id3, "score"); !strings.Contains(l, "uploaded:") || !strings.Contains(l, "(0 copied, ") {
 		t.Fatalf("no-reuse score log:\n%s", l)
 	}
 }

@@ -129,3 +129,55 @@ func TestScoreKill9ThenRerunScoresEachImageOnce(t *testing.T) {
 	}
 	t.Logf("killed after %d of 40 partitions; %v", len(committed), got)
 }
+
+// TestScoreStepKill9ThenRerunResumes: a `score` job of a pipeline killed with its run resumes
+// in the next `sluice run` from the partitions it had committed.
+func TestScoreStepKill9ThenRerunResumes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	imageSet(t, dir, 2000)
+	writeFile(t, dir, "p.yaml", `name: bigscore
+inputs:
+  images: {type: uri_folder, path: ./images}
+jobs:
+  score:
+    type: score
+    inputs: {images: ${{parent.inputs.images}}}
+    outputs: {predictions: {type: uri_folder}}
+    model: `+repoFile(t, "sample/classifier.onnx")+`
+    labels: `+repoFile(t, "sample/labels.txt")+`
+    preprocess: `+samplePrep+`
+    mini_batch_size: 50
+`)
+	c := command(dir, "run", "p.yaml")
+	c.Env = append(c.Env, "GOMAXPROCS=1")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var committed []string
+	waitFor(t, "committed partitions in the step's state folder", func() bool {
+		committed, _ = filepath.Glob(filepath.Join(dir, ".sluice", "state", "*", "out", "part-*.parquet"))
+		return len(committed) >= 2
+	})
+	c.Process.Signal(syscall.SIGKILL)
+	c.Wait()
+	r := mustRun(t, dir, "run", "p.yaml")
+	id := runID(t, r)
+	log := stepLog(t, dir, id, "score")
+	if !strings.Contains(log, "scored 2000 images") || strings.Contains(log, "(0 already committed)") {
+		t.Fatalf("rerun log:\n%s", log)
+	}
+	var out string
+	for _, s := range showRun(t, dir, id).Steps {
+		for _, o := range s.Outputs {
+			out = o.Value
+		}
+	}
+	ev, err := batchscoring.Evaluate(context.Background(), out)
+	if err != nil || ev.Rows != 2000 || len(ev.Labels) != 2000 || len(ev.Duplicates) != 0 {
+		t.Fatalf("output after kill and rerun: %v, err %v", ev, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".sluice", "state", "*")); len(left) != 0 {
+		t.Fatalf("state folders left after success: %v", left)
+	}
+}

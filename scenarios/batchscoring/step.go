@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/dataflow"
+	"github.com/sluice-ml/sluice/engine/dataflow/jobs"
 	"github.com/sluice-ml/sluice/engine/spec"
 	"github.com/sluice-ml/sluice/engine/transfer"
 	"github.com/sluice-ml/sluice/store/datastore"
@@ -57,12 +58,9 @@ func Prepare(_ context.Context, job *spec.Job) (compute.Step, error) {
 // Step is a prepared score job.
 type Step struct{ in, out string }
 
-// HandlesDataURIs: a score job reads azblob:// images itself (compute.DataURIs); its output is
-// a local folder the executor uploads when the job output has a `path:`.
+// HandlesDataURIs: a score job reads azblob:// images itself and writes its predictions to an
+// output `path:` that is a data URI itself, after they are all committed (compute.DataURIs).
 func (*Step) HandlesDataURIs() {}
-
-// ProgressEvery is how often a running job writes its progress to the step log.
-var ProgressEvery = 5 * time.Second
 
 // Run scores the input into the output folder and logs progress and a summary.
 func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
@@ -78,20 +76,22 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 		}
 		return n, nil
 	}
+	// Committed partitions and the ledger live in the step's state folder, which outlives a
+	// killed run: the next run of the same step resumes there. Without one, the work folder.
+	state := sc.StateDir
+	if state == "" {
+		state = filepath.Join(sc.WorkDir, ".sluice-score")
+	}
 	cfg := Config{
-		Model: get("model"), Labels: get("labels"), Input: get(s.in), Output: sc.Outputs[s.out],
+		Model: get("model"), Labels: get("labels"), Input: get(s.in), Output: filepath.Join(state, "out"),
 		Preprocess: get("preprocess"), Format: get("format"), Softmax: get("softmax"),
-		StateDir: filepath.Join(sc.WorkDir, ".sluice-score"), Resolver: sc.Data,
-		Logger:  slog.New(slog.NewTextHandler(sc.Log, nil)),
+		StateDir: state, Resolver: sc.Data,
+		Logger:  slog.New(slog.NewTextHandler(jobs.LockedLog(sc.Log), nil)),
 		Metrics: dataflow.NewMetrics(),
 	}
-	if cfg.Output == "" {
+	final := sc.Outputs[s.out]
+	if final == "" {
 		return fmt.Errorf("%w %s: output %s has no location", ErrJob, sc.Step, s.out)
-	}
-	// Predictions for a data URI (azblob://...) are written locally, then copied there.
-	remote := ""
-	if datastore.IsURI(cfg.Output) {
-		remote, cfg.Output = cfg.Output, filepath.Join(sc.WorkDir, ".sluice-score-out")
 	}
 	var err error
 	var n int64
@@ -125,31 +125,23 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 	}
 	cfg.Thresholds = th
 
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(ProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				fmt.Fprintln(sc.Log, "progress:", cfg.Metrics.Snapshot())
-			}
-		}
-	}()
+	stop := jobs.ReportProgress(cfg.Metrics, sc)
+	defer stop()
 	start := time.Now()
 	res, err := Score(ctx, cfg)
-	close(done)
+	stop()
 	if err != nil {
 		return err
 	}
-	if remote != "" {
-		if err := upload(ctx, sc, cfg.Output, remote); err != nil {
+	// Predictions for a data URI (azblob://...) are copied there; local ones moved in place.
+	if datastore.IsURI(final) {
+		if err := upload(ctx, sc, cfg.Output, final); err != nil {
 			return err
 		}
+	} else if err := jobs.MoveOutput(cfg.Output, final); err != nil {
+		return err
 	}
-	fmt.Fprintf(sc.Log, "scored %d images (%d failed) in %d partitions (%d already committed) in %s\n",
+	fmt.Fprintf(jobs.LockedLog(sc.Log), "scored %d images (%d failed) in %d partitions (%d already committed) in %s\n",
 		res.Items, res.FailedItems, len(res.Partitions), res.Skipped, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -104,7 +104,7 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 	if err != nil {
 		return err
 	}
-	env := &registry.Env{InputDir: inDir, WorkDir: sc.WorkDir, Environ: sc.Env, Log: lockedLog(sc.Log),
+	env := &registry.Env{InputDir: inDir, WorkDir: sc.WorkDir, Environ: sc.Env, Log: LockedLog(sc.Log),
 		TempDir: filepath.Join(sc.StateDir, "tmp")}
 	if err := os.MkdirAll(env.TempDir, 0o755); err != nil {
 		return err
@@ -132,13 +132,13 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 		len(items), len(parts), inDir, strings.Join(names, " → "), set.format, work)
 
 	metrics := dataflow.NewMetrics()
-	stop := reportProgress(metrics, sc)
+	stop := ReportProgress(metrics, sc)
 	defer stop()
 	res, err := dataflow.RunPartitioned(ctx, plan, dataflow.Partitioned{
 		Partitions: parts, Dir: work, Writer: set.writer(), Ledger: led, Key: sc.CacheKey,
 	}, dataflow.Options{
 		Thresholds: set.thr, MaxTries: set.maxTries, InvocationTimeout: set.timeout, Metrics: metrics,
-		Logger: slog.New(slog.NewTextHandler(lockedLog(sc.Log), nil)),
+		Logger: slog.New(slog.NewTextHandler(LockedLog(sc.Log), nil)),
 	})
 	stop()
 	fmt.Fprintf(sc.Log, "%s: %d items (%d failed), %d mini-batches (%d failed), %d mini-batches committed by an earlier run; %s\n",
@@ -151,7 +151,7 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 			return err
 		}
 	}
-	return moveOutput(work, final)
+	return MoveOutput(work, final)
 }
 
 // partitions splits items into mini-batches as the settings say.
@@ -172,8 +172,8 @@ func partitions(items []partition.Item, set settings) ([]partition.Partition, er
 	return parts, nil
 }
 
-// moveOutput moves the committed files (not the dot-files of the engine) into the output folder.
-func moveOutput(from, to string) error {
+// MoveOutput moves the committed files (not the dot-files of the engine) into the output folder.
+func MoveOutput(from, to string) error {
 	ents, err := os.ReadDir(from)
 	if err != nil {
 		return err
@@ -189,9 +189,9 @@ func moveOutput(from, to string) error {
 	return nil
 }
 
-// reportProgress writes the run's progress to the step log and the run's display every
+// ReportProgress writes the run's progress to the step log and the run's display every
 // ProgressEvery until the returned function is called (more than once is fine).
-func reportProgress(m *dataflow.Metrics, sc *compute.StepContext) func() {
+func ReportProgress(m *dataflow.Metrics, sc *compute.StepContext) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -205,7 +205,7 @@ func reportProgress(m *dataflow.Metrics, sc *compute.StepContext) func() {
 				return
 			case <-t.C:
 				p := progressOf(m)
-				fmt.Fprintf(lockedLog(sc.Log), "progress: %s\n", p)
+				fmt.Fprintf(LockedLog(sc.Log), "progress: %s\n", p)
 				if sc.Progress != nil {
 					sc.Progress(p)
 				}
@@ -229,7 +229,9 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func lockedLog(w io.Writer) io.Writer {
+// LockedLog returns w made safe for concurrent writers (the step log is shared by the engine's
+// logger and the progress reporter).
+func LockedLog(w io.Writer) io.Writer {
 	if w == nil {
 		return io.Discard
 	}
