@@ -181,3 +181,65 @@ jobs:
 		t.Fatalf("state folders left after success: %v", left)
 	}
 }
+
+// TestDataflowJobWithImageOperators: the image operators in a `dataflow` job's chain give the
+// same labels as `sluice score`.
+func TestDataflowJobWithImageOperators(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	images := imageSet(t, dir, 40)
+	writeFile(t, dir, "p.yaml", `name: chain
+inputs:
+  images: {type: uri_folder, path: ./images}
+jobs:
+  classify:
+    type: dataflow
+    inputs: {images: ${{parent.inputs.images}}}
+    outputs: {table: {type: uri_folder}}
+    mini_batch_size: 16
+    output_format: parquet
+    operators:
+      - {op: read}
+      - {op: decode, preprocess: "`+samplePrep+`"}
+      - {op: infer, model: `+repoFile(t, "sample/classifier.onnx")+`, batch: 4}
+      - {op: topk, labels: `+repoFile(t, "sample/labels.txt")+`, k: 3}
+`)
+	r := mustRun(t, dir, "run", "p.yaml")
+	var out string
+	for _, s := range showRun(t, dir, runID(t, r)).Steps {
+		for _, o := range s.Outputs {
+			out = o.Value
+		}
+	}
+	got, err := batchscoring.Evaluate(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, dir, scoreArgs(t, images, filepath.Join(dir, "scored"))...)
+	want, err := batchscoring.Evaluate(context.Background(), filepath.Join(dir, "scored"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Rows != 40 || len(got.Labels) != 40 {
+		t.Fatalf("dataflow job output: %v", got)
+	}
+	for p, l := range want.Labels {
+		if got.Labels[p] != l {
+			t.Fatalf("%s: %q from the dataflow job, %q from sluice score", p, got.Labels[p], l)
+		}
+	}
+	// An operator option that does not fit is an error naming the operator and the key.
+	writeFile(t, dir, "bad.yaml", strings.Replace(mustRead(t, filepath.Join(dir, "p.yaml")), "batch: 4", "batch: four", 1))
+	if r := sluice(t, dir, "run", "bad.yaml"); r.code == 0 || !strings.Contains(r.stderr, "batch") {
+		t.Fatalf("bad option: exit %d, stderr %s", r.code, r.stderr)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -93,3 +93,14 @@ func (d *Decode) one(data []byte, dst []float32) error {
 
 // Close implements dataflow.Operator.
 func (d *Decode) Close(context.Context) error { return nil }
+
+// OutSchema is the schema of the batches Process returns for input batches of schema in.
+func (d *Decode) OutSchema(in *arrow.Schema) *arrow.Schema {
+	var fields []arrow.Field
+	for _, f := range in.Fields() {
+		if f.Name != BytesColumn && f.Name != TensorColumn {
+			fields = append(fields, f)
+		}
+	}
+	return arrow.NewSchema(append(fields, d.Field()), nil)
+}

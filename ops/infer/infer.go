@@ -134,3 +134,15 @@ func (o *Op) Process(ctx context.Context, in arrow.RecordBatch) ([]arrow.RecordB
 
 // Close implements dataflow.Operator; the session belongs to the caller.
 func (o *Op) Close(context.Context) error { return nil }
+
+// OutSchema is the schema of the batches Process returns for input batches of schema in.
+func (o *Op) OutSchema(in *arrow.Schema) *arrow.Schema {
+	var fields []arrow.Field
+	for _, f := range in.Fields() {
+		if (f.Name == o.in() && !o.Keep) || f.Name == o.out() {
+			continue
+		}
+		fields = append(fields, f)
+	}
+	return arrow.NewSchema(append(fields, o.Field()), nil)
+}

@@ -263,3 +263,25 @@ func isDistribution(v []float32) bool {
 
 // Close implements dataflow.Operator.
 func (o *Op) Close(context.Context) error { return nil }
+
+// OutSchema is the schema of the batches Process returns for input batches of schema in: the
+// scores column replaced by the label columns, placed before `error`.
+func (o *Op) OutSchema(in *arrow.Schema) *arrow.Schema {
+	name := o.In
+	if name == "" {
+		name = defaultInputName
+	}
+	var fields []arrow.Field
+	add := Fields()
+	for _, f := range in.Fields() {
+		switch f.Name {
+		case name, LabelColumn, ScoreColumn, TopLabelsColumn, TopScoresColumn:
+			continue
+		case dataflow.ErrorColumn:
+			fields = append(fields, add...)
+			add = nil
+		}
+		fields = append(fields, f)
+	}
+	return arrow.NewSchema(append(fields, add...), nil)
+}

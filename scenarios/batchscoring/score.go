@@ -104,7 +104,9 @@ type model struct {
 	classes   int
 }
 
-func loadModel(ctx context.Context, path string, threads int, spec preprocess.Spec) (*model, error) {
+// loadModel opens an image classifier; item gives the shape of one input item from the model's
+// input (or an error saying why the model does not fit).
+func loadModel(ctx context.Context, path string, threads int, item func(graph.ValueInfo) ([]int, error)) (*model, error) {
 	sess, err := cpu.Open(ctx, path, cpu.Options{Threads: threads})
 	if err != nil {
 		return nil, fmt.Errorf("%w: model %s: %w", ErrConfig, path, err)
@@ -114,21 +116,17 @@ func loadModel(ctx context.Context, path string, threads int, spec preprocess.Sp
 		sess.Close()
 		return nil, fmt.Errorf("%w: model %s has %d inputs and %d outputs; scoring needs one image input", ErrConfig, path, len(ins), len(outs))
 	}
-	w, h := spec.OutSize(1, 1)
-	item := []int{3, h, w}
-	if spec.HWC {
-		item = []int{h, w, 3}
-	}
-	if shape := ins[0].Shape; len(shape) != 4 || !fits(shape[1:], item) {
-		sess.Close()
-		return nil, fmt.Errorf("%w: model %s takes %q of shape %v; the preprocessing makes %v per image (choose --preprocess to match)", ErrConfig, path, ins[0].Name, dims(ins[0]), item)
-	}
-	m := &model{sess: sess, input: ins[0].Name, itemShape: item, output: outs[0].Name}
-	// The number of classes, from a probe run (output shapes may be symbolic).
-	res, err := sess.Run(ctx, map[string]*nn.Tensor{m.input: nn.NewTensor(nn.Float32, append([]int{1}, item...)...)})
+	shape, err := item(ins[0])
 	if err != nil {
 		sess.Close()
-		return nil, fmt.Errorf("%w: model %s does not run on one %v image: %w", ErrConfig, path, item, err)
+		return nil, fmt.Errorf("%w: model %s: %w", ErrConfig, path, err)
+	}
+	m := &model{sess: sess, input: ins[0].Name, itemShape: shape, output: outs[0].Name}
+	// The number of classes, from a probe run (output shapes may be symbolic).
+	res, err := sess.Run(ctx, map[string]*nn.Tensor{m.input: nn.NewTensor(nn.Float32, append([]int{1}, shape...)...)})
+	if err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("%w: model %s does not run on one %v image: %w", ErrConfig, path, shape, err)
 	}
 	y := res[m.output]
 	if y == nil || y.F32() == nil || y.Len() < 1 {
@@ -153,6 +151,21 @@ func dims(v graph.ValueInfo) string {
 		}
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// specItem is the item shape the preprocessing makes, checked against the model's input.
+func specItem(spec preprocess.Spec) func(graph.ValueInfo) ([]int, error) {
+	return func(in graph.ValueInfo) ([]int, error) {
+		w, h := spec.OutSize(1, 1)
+		item := []int{3, h, w}
+		if spec.HWC {
+			item = []int{h, w, 3}
+		}
+		if len(in.Shape) != 4 || !fits(in.Shape[1:], item) {
+			return nil, fmt.Errorf("it takes %q of shape %s; the preprocessing makes %v per image (choose --preprocess to match)", in.Name, dims(in), item)
+		}
+		return item, nil
+	}
 }
 
 // fits reports whether a model input's item dims (<= 0 when dynamic) take item.
@@ -208,7 +221,7 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	tk := &topk.Op{Labels: labels, K: cfg.TopK, Softmax: cfg.Softmax}
-	m, err := loadModel(ctx, cfg.Model, cfg.Threads, spec)
+	m, err := loadModel(ctx, cfg.Model, cfg.Threads, specItem(spec))
 	if err != nil {
 		return Result{}, err
 	}
