@@ -85,12 +85,11 @@ func ReadLabels(path string) ([]string, error) {
 	}
 	indexed := true
 	for i, l := range labels {
-		head, rest, ok := strings.Cut(l, " ")
+		head, _, ok := strings.Cut(l, " ")
 		if !ok || strings.TrimSuffix(head, ":") != strconv.Itoa(i) {
 			indexed = false
 			break
 		}
-		_ = rest
 	}
 	for i, l := range labels {
 		if indexed {
