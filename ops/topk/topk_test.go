@@ -91,3 +91,28 @@ func TestProcess(t *testing.T) {
 		t.Fatalf("3 labels for 4 classes: %v", err)
 	}
 }
+
+func FuzzReadLabels(f *testing.F) {
+	f.Add("cat\ndog\n")
+	f.Add("0 tench\n1: goldfish\n")
+	f.Add("\n\n")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(dir, "labels.txt")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		labels, err := ReadLabels(p)
+		if err != nil {
+			return
+		}
+		if len(labels) == 0 {
+			t.Fatal("no labels and no error")
+		}
+		for _, l := range labels {
+			if l == "" {
+				t.Fatalf("empty label from %q", text)
+			}
+		}
+	})
+}
