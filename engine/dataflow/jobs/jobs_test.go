@@ -472,3 +472,52 @@ jobs:
 		t.Errorf("err %v; step: %s", err, stepOf(r, "j").Message)
 	}
 }
+
+// An empty input folder is an empty output (and an empty append_row file), not an error.
+func TestEmptyInput(t *testing.T) {
+	dir := setup(t, 0)
+	ws := openWS(t)
+	r, err := execute(context.Background(), t, ws, parse(t, dir, fmt.Sprintf(parallelYAML, "4", 0, "0")), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := outputDir(t, r, "classify")
+	data, err := os.ReadFile(filepath.Join(out, jobs.DefaultAppendRowFile))
+	if err != nil || len(data) != 0 {
+		t.Errorf("append_row file: %q, %v", data, err)
+	}
+	if parts, _ := filepath.Glob(filepath.Join(out, "part-*")); len(parts) != 0 {
+		t.Errorf("part files: %v", parts)
+	}
+}
+
+// partition_keys: one mini-batch per value of the key (a path segment).
+func TestPartitionKeys(t *testing.T) {
+	dir := setup(t, 0)
+	for _, p := range []string{"east/1.txt", "east/2.txt", "west/3.txt", "north/4.txt", "north/5.txt", "north/6.txt"} {
+		full := filepath.Join(dir, "data", p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := strings.Replace(fmt.Sprintf(parallelYAML, "1", -1, "0"), `mini_batch_size: "1"`, `partition_keys: "{region}/*"`, 1)
+	ws := openWS(t)
+	r, err := execute(context.Background(), t, ws, parse(t, dir, src), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := outputDir(t, r, "classify")
+	if parts, _ := filepath.Glob(filepath.Join(out, "part-*.txt")); len(parts) != 3 {
+		t.Errorf("%d part files, want 3 (east, north, west)", len(parts))
+	}
+	got := lines(t, filepath.Join(out, jobs.DefaultAppendRowFile))
+	sort.Strings(got)
+	want := []string{"east/1.txt ok:east/1.txt", "east/2.txt ok:east/2.txt", "north/4.txt ok:north/4.txt",
+		"north/5.txt ok:north/5.txt", "north/6.txt ok:north/6.txt", "west/3.txt ok:west/3.txt"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s", strings.Join(got, "\n"))
+	}
+}

@@ -61,7 +61,7 @@ type Step struct{ job *spec.Job }
 
 // Run runs the job over the items of its input folder and leaves its output in the job's
 // output folder; see the package documentation.
-func (s *Step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
+func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 	job := s.job
 	set, kerrs := decode(job, func(key string) (string, bool) {
 		if job.Params[key] == nil {
