@@ -105,7 +105,7 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 		return err
 	}
 	env := &registry.Env{InputDir: inDir, WorkDir: sc.WorkDir, Environ: sc.Env, Log: lockedLog(sc.Log),
-		TempDir: filepath.Join(sc.StateDir, "tmp")}
+		TempDir: filepath.Join(sc.StateDir, "tmp"), Inputs: sc.Inputs}
 	if err := os.MkdirAll(env.TempDir, 0o755); err != nil {
 		return err
 	}
