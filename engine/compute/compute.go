@@ -45,10 +45,11 @@ type StepContext struct {
 	Data *datastore.Resolver
 	// CacheKey is the step's cache key (its definition, parameters, code and input versions).
 	CacheKey string
-	// StateDir is a folder private to this cache key that outlives attempts and runs: a step
-	// keeps resumable progress there (a dataflow ledger, committed partitions), so that a rerun
-	// after a crash continues where the killed one stopped. The step creates it when it needs
-	// it; the executor removes it once the step's outputs are stored.
+	// StateDir is a folder private to this step and cache key that outlives attempts and runs:
+	// a step keeps resumable progress there (a dataflow ledger, committed partitions), so that a
+	// rerun after a crash continues where the killed one stopped. The step creates it when it
+	// needs it; the executor removes it once the step's outputs are stored, and before the step
+	// runs in a run that reuses nothing (--no-reuse).
 	StateDir string
 	// Progress, when not nil, receives the step's progress (items done, rate, ETA, bottleneck)
 	// for the run's display; a step calls it every few seconds at most.

@@ -280,6 +280,9 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 			in[i.name] = local
 		}
 	}
+	if r.rec.NoReuse { // reuse nothing: not even the progress a killed run of this step left
+		_ = os.RemoveAll(r.stateDir(job.Name, key))
+	}
 	maxAttempts := max(job.Retry.MaxAttempts, 1)
 	delay := job.Retry.Delay
 	started := time.Now()
@@ -307,7 +310,7 @@ func (r *run) attempts(ctx context.Context, job *spec.Job, step compute.Step, in
 		sc := &compute.StepContext{
 			RunID: r.rec.ID, Step: job.Name, Attempt: attempt, Job: job, Inputs: in, Outputs: outs,
 			WorkDir: workDir, Log: logf, Env: r.stepEnv(job, outs), Data: r.opts.Data,
-			CacheKey: key, StateDir: r.stateDir(key), Progress: r.progress(job.Name, attempt),
+			CacheKey: key, StateDir: r.stateDir(job.Name, key), Progress: r.progress(job.Name, attempt),
 		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if job.Timeout > 0 {
@@ -553,9 +556,12 @@ func (r *run) storeRemoteOutput(ctx context.Context, job *spec.Job, o, local, ur
 }
 
 // stateDir is the folder that keeps a step's resumable progress across runs (see
-// compute.StepContext.StateDir): <workspace>/state/<cache key>. Steps that keep nothing there
-// leave it empty; it is removed when the step's outputs are stored.
-func (r *run) stateDir(key string) string { return filepath.Join(r.ws.Dir(), "state", key) }
+// compute.StepContext.StateDir): <workspace>/state/<step>-<cache key> (the step's name too, so
+// that two identical jobs of one pipeline do not share it). Steps that keep nothing there never
+// create it; it is removed when the step's outputs are stored, and before a --no-reuse run.
+func (r *run) stateDir(step, key string) string {
+	return filepath.Join(r.ws.Dir(), "state", step+"-"+key)
+}
 
 // progress returns the StepContext.Progress of one attempt: an event for the observers.
 func (r *run) progress(step string, attempt int) func(compute.Progress) {

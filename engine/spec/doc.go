@@ -47,7 +47,10 @@
 // are allowed, and bindings need no quotes even inside {flow} mappings.
 //
 // Durations (timeout, retry delay) are Go durations ("90s", "1h30m") or numbers of seconds.
-// Job types and their specific keys come from RegisterJobType.
+// Job types and their specific keys come from RegisterJobType. A job type may also declare
+// structured keys (RegisterJobBlock: any YAML value, kept as a *Node with positions in
+// Job.Blocks, such as a dataflow job's operator chain) and checks of its own that Validate runs
+// (RegisterJobCheck; Job.KeyPos gives the positions for their errors).
 //
 // # Errors
 //

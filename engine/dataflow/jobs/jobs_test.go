@@ -110,7 +110,12 @@ func (e *events) progress() []executor.Event {
 
 func execute(ctx context.Context, t *testing.T, ws *state.Workspace, p *spec.Pipeline, env []string, ev *events) (*state.Run, error) {
 	t.Helper()
-	rec, lock, err := executor.Submit(context.Background(), ws, p, nil, nil, false)
+	return executeOpts(ctx, t, ws, p, env, ev, false)
+}
+
+func executeOpts(ctx context.Context, t *testing.T, ws *state.Workspace, p *spec.Pipeline, env []string, ev *events, noReuse bool) (*state.Run, error) {
+	t.Helper()
+	rec, lock, err := executor.Submit(context.Background(), ws, p, nil, nil, noReuse)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,36 +256,14 @@ func TestParallelResume(t *testing.T) {
 	side := filepath.Join(t.TempDir(), "side.log")
 	ws := openWS(t)
 	p := parse(t, dir, fmt.Sprintf(parallelYAML, "2", -1, "0.05"))
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { // stop once a few mini-batches are through
-		for ctx.Err() == nil {
-			if data, _ := os.ReadFile(side); strings.Count(string(data), "\n") >= 12 {
-				cancel()
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	r1, err := execute(ctx, t, ws, p, []string{"SIDE=" + side}, nil)
-	cancel()
-	if err == nil || r1.Status != state.Canceled {
-		t.Fatalf("first run: %v, %s", err, r1.Status)
-	}
-	first := len(lines(t, side))
+	first := interrupt(t, ws, p, side)
 	r2, err := execute(context.Background(), t, ws, p, []string{"SIDE=" + side}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logText, _ := os.ReadFile(stepOf(r2, "classify").LogPath)
-	var skipped int
-	sc := bufio.NewScanner(strings.NewReader(string(logText)))
-	for sc.Scan() {
-		if _, err := fmt.Sscanf(sc.Text(), "parallel: 40 items (0 failed), 20 mini-batches (0 failed), %d mini-batches committed by an earlier run", &skipped); err == nil {
-			break
-		}
-	}
+	skipped := skippedInLog(t, r2)
 	if skipped == 0 {
-		t.Errorf("nothing skipped on resume; log:\n%s", logText)
+		t.Error("nothing skipped on resume")
 	}
 	handled := len(lines(t, side))
 	if handled-first > 40-2*skipped {
@@ -296,6 +279,61 @@ func TestParallelResume(t *testing.T) {
 			t.Errorf("line %d = %q, want %q", i, l, want)
 		}
 	}
+}
+
+// --no-reuse reuses nothing, not even what an interrupted run committed.
+func TestNoReuseStartsOver(t *testing.T) {
+	dir := setup(t, 40)
+	side := filepath.Join(t.TempDir(), "side.log")
+	ws := openWS(t)
+	p := parse(t, dir, fmt.Sprintf(parallelYAML, "2", -1, "0.05"))
+	first := interrupt(t, ws, p, side)
+	r2, err := executeOpts(context.Background(), t, ws, p, []string{"SIDE=" + side}, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := skippedInLog(t, r2); n != 0 {
+		t.Errorf("--no-reuse skipped %d mini-batches", n)
+	}
+	if handled := len(lines(t, side)) - first; handled != 40 {
+		t.Errorf("--no-reuse handled %d items, want 40", handled)
+	}
+}
+
+// skippedInLog returns the mini-batches the step's log says an earlier run committed.
+func skippedInLog(t *testing.T, r *state.Run) int {
+	t.Helper()
+	logText, _ := os.ReadFile(stepOf(r, "classify").LogPath)
+	sc := bufio.NewScanner(strings.NewReader(string(logText)))
+	for sc.Scan() {
+		var skipped int
+		if _, err := fmt.Sscanf(sc.Text(), "parallel: 40 items (0 failed), 20 mini-batches (0 failed), %d mini-batches committed by an earlier run", &skipped); err == nil {
+			return skipped
+		}
+	}
+	t.Fatalf("no summary in the log:\n%s", logText)
+	return 0
+}
+
+// interrupt runs p until 12 items are handled, cancels it, and returns how many were handled.
+func interrupt(t *testing.T, ws *state.Workspace, p *spec.Pipeline, side string) int {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // stop once a few mini-batches are through
+		for ctx.Err() == nil {
+			if data, _ := os.ReadFile(side); strings.Count(string(data), "\n") >= 12 {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	r1, err := execute(ctx, t, ws, p, []string{"SIDE=" + side}, nil)
+	cancel()
+	if err == nil || r1.Status != state.Canceled {
+		t.Fatalf("first run: %v, %s", err, r1.Status)
+	}
+	return len(lines(t, side))
 }
 
 func TestDataflowJob(t *testing.T) {
@@ -342,6 +380,15 @@ jobs:
 	logText, _ := os.ReadFile(stepOf(r, "table").LogPath)
 	if !strings.Contains(string(logText), "stages read → digest → command") {
 		t.Errorf("log:\n%s", logText)
+	}
+	// The operators are part of the step's key: the same chain is reused, another one runs.
+	r2, err := execute(context.Background(), t, ws, parse(t, dir, src), nil, nil)
+	if err != nil || stepOf(r2, "table").Status != state.Reused {
+		t.Errorf("same chain: %v, %s", err, stepOf(r2, "table").Status)
+	}
+	r3, err := execute(context.Background(), t, ws, parse(t, dir, strings.Replace(src, "max_bytes: 8", "max_bytes: 9", 1)), nil, nil)
+	if err != nil || stepOf(r3, "table").Status != state.Finished {
+		t.Errorf("another chain: %v, %s", err, stepOf(r3, "table").Status)
 	}
 }
 
@@ -423,5 +470,54 @@ jobs:
 	r, err := execute(context.Background(), t, ws, parse(t, dir, src), nil, nil)
 	if err == nil || !strings.Contains(stepOf(r, "j").Message, `mini_batch_size: "lots" is neither a number of items`) {
 		t.Errorf("err %v; step: %s", err, stepOf(r, "j").Message)
+	}
+}
+
+// An empty input folder is an empty output (and an empty append_row file), not an error.
+func TestEmptyInput(t *testing.T) {
+	dir := setup(t, 0)
+	ws := openWS(t)
+	r, err := execute(context.Background(), t, ws, parse(t, dir, fmt.Sprintf(parallelYAML, "4", 0, "0")), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := outputDir(t, r, "classify")
+	data, err := os.ReadFile(filepath.Join(out, jobs.DefaultAppendRowFile))
+	if err != nil || len(data) != 0 {
+		t.Errorf("append_row file: %q, %v", data, err)
+	}
+	if parts, _ := filepath.Glob(filepath.Join(out, "part-*")); len(parts) != 0 {
+		t.Errorf("part files: %v", parts)
+	}
+}
+
+// partition_keys: one mini-batch per value of the key (a path segment).
+func TestPartitionKeys(t *testing.T) {
+	dir := setup(t, 0)
+	for _, p := range []string{"east/1.txt", "east/2.txt", "west/3.txt", "north/4.txt", "north/5.txt", "north/6.txt"} {
+		full := filepath.Join(dir, "data", p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := strings.Replace(fmt.Sprintf(parallelYAML, "1", -1, "0"), `mini_batch_size: "1"`, `partition_keys: "{region}/*"`, 1)
+	ws := openWS(t)
+	r, err := execute(context.Background(), t, ws, parse(t, dir, src), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := outputDir(t, r, "classify")
+	if parts, _ := filepath.Glob(filepath.Join(out, "part-*.txt")); len(parts) != 3 {
+		t.Errorf("%d part files, want 3 (east, north, west)", len(parts))
+	}
+	got := lines(t, filepath.Join(out, jobs.DefaultAppendRowFile))
+	sort.Strings(got)
+	want := []string{"east/1.txt ok:east/1.txt", "east/2.txt ok:east/2.txt", "north/4.txt ok:north/4.txt",
+		"north/5.txt ok:north/5.txt", "north/6.txt ok:north/6.txt", "west/3.txt ok:west/3.txt"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s", strings.Join(got, "\n"))
 	}
 }

@@ -61,7 +61,7 @@ type Step struct{ job *spec.Job }
 
 // Run runs the job over the items of its input folder and leaves its output in the job's
 // output folder; see the package documentation.
-func (s *Step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
+func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 	job := s.job
 	set, kerrs := decode(job, func(key string) (string, bool) {
 		if job.Params[key] == nil {
@@ -105,7 +105,7 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 		return err
 	}
 	env := &registry.Env{InputDir: inDir, WorkDir: sc.WorkDir, Environ: sc.Env, Log: LockedLog(sc.Log),
-		TempDir: filepath.Join(sc.StateDir, "tmp")}
+		TempDir: filepath.Join(sc.StateDir, "tmp"), Inputs: sc.Inputs}
 	if err := os.MkdirAll(env.TempDir, 0o755); err != nil {
 		return err
 	}

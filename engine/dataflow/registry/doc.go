@@ -12,7 +12,9 @@
 // stage's name in metrics and in the bottleneck, "infer" giving "infer-bound"; default the op
 // name), `workers`, `ordered`, `queue_batches` and `queue_bytes` ("64MB"); the other keys are
 // the operator's own options. Options are decoded with typed accessors (Options.String, Int,
-// Bool, Float, Size, Duration, Strings); a key the factory never asked for, a value of the
+// Bool, Float, Size, Duration, Strings, and Input for an option naming one of the job's inputs,
+// such as a model file: {op: infer, model: weights} with inputs: {weights: {type: uri_file,
+// path: ./m.onnx}}, so that the model is versioned and in the step's cache key); a key the factory never asked for, a value of the
 // wrong type, or a missing required key is an error naming the operator, its position in the
 // chain, the key and the file:line:col of the value.
 //

@@ -23,6 +23,10 @@ type Env struct {
 	Environ  []string  // the environment of processes (nil: this process's)
 	Log      io.Writer // the step's log (commands' standard error goes there); may be nil
 	TempDir  string    // scratch files (listing files); "" for os.TempDir()
+	// Inputs are the job's inputs and parameters: name → value (absolute paths for data), for
+	// options that name one (see Options.Input): a model given as a job input is versioned and
+	// part of the step's cache key, like any input.
+	Inputs map[string]string
 }
 
 // Factory makes the stage of one operator from its options: in is the schema of the batches
@@ -119,7 +123,7 @@ func Build(env *Env, chain *spec.Node) ([]dataflow.Stage, *arrow.Schema, error) 
 	stages := make([]dataflow.Stage, 0, len(chain.Items))
 	for i, n := range chain.Items {
 		name := n.Get("op").Value.Value
-		o := &Options{op: name, index: i + 1, node: n, used: map[string]bool{"op": true}}
+		o := &Options{op: name, index: i + 1, node: n, used: map[string]bool{"op": true}, inputs: env.Inputs}
 		f, _ := lookup(name)
 		stage, out, err := f(env, schema, o)
 		if err != nil {
@@ -167,11 +171,12 @@ func cmpOr(a, b string) string {
 // when the key is absent and records a problem (see Err) when the value does not fit; every
 // key read counts as known, and Build reports the others as unknown options.
 type Options struct {
-	op    string
-	index int
-	node  *spec.Node
-	used  map[string]bool
-	errs  spec.ErrorList
+	op     string
+	index  int
+	node   *spec.Node
+	used   map[string]bool
+	errs   spec.ErrorList
+	inputs map[string]string
 }
 
 // Op is the operator's name.
@@ -237,6 +242,27 @@ func (o *Options) Required(key string) string {
 		o.Errorf(key, "must not be empty")
 	}
 	return s
+}
+
+// Input returns the value of the job input that key names ({op: infer, model: weights} with
+// inputs: {weights: {type: uri_file, path: ./m.onnx}} gives the model's absolute path),
+// recording a problem when key is absent or names no input of the job.
+func (o *Options) Input(key string) string {
+	name := o.Required(key)
+	if name == "" {
+		return ""
+	}
+	v, ok := o.inputs[name]
+	if !ok {
+		names := make([]string, 0, len(o.inputs))
+		for k := range o.inputs {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		o.Errorf(key, "%q is not an input of the job (inputs: %s)", name, strings.Join(names, ", "))
+		return ""
+	}
+	return v
 }
 
 // Int returns key as an int (decimal, or an integral number like 1e3).

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluice-ml/sluice/engine/dataflow"
@@ -188,4 +189,34 @@ func FuzzBuild(f *testing.F) {
 			}
 		}
 	})
+}
+
+// inputSeen is what the test operator "model_path" read with Options.Input.
+var inputSeen string
+
+func init() {
+	registry.Register("model_path", func(_ *registry.Env, in *arrow.Schema, o *registry.Options) (dataflow.Stage, *arrow.Schema, error) {
+		inputSeen = o.Input("model")
+		if err := o.Err(); err != nil {
+			return dataflow.Stage{}, nil, err
+		}
+		return dataflow.Stage{Op: dataflow.OperatorFunc(func(_ context.Context, b arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+			return []arrow.RecordBatch{b}, nil
+		})}, in, nil
+	})
+}
+
+func TestOptionNamingAnInput(t *testing.T) {
+	env := &registry.Env{Inputs: map[string]string{"weights": "/abs/m.onnx", "n": "3"}}
+	if _, _, err := registry.Build(env, chain(t, "- {op: model_path, model: weights}\n")); err != nil || inputSeen != "/abs/m.onnx" {
+		t.Errorf("Input = %q, %v", inputSeen, err)
+	}
+	_, _, err := registry.Build(env, chain(t, "- {op: model_path, model: wieghts}\n"))
+	if err == nil || err.Error() != `ops.yaml:1:27: operator 1 (model_path): model: "wieghts" is not an input of the job (inputs: n, weights)` {
+		t.Errorf("err = %v", err)
+	}
+	_, _, err = registry.Build(env, chain(t, "- {op: model_path}\n"))
+	if err == nil || err.Error() != `ops.yaml:1:3: operator 1 (model_path): missing required option "model"` {
+		t.Errorf("err = %v", err)
+	}
 }
