@@ -191,18 +191,21 @@ func TestDataflowJobWithImageOperators(t *testing.T) {
 	writeFile(t, dir, "p.yaml", `name: chain
 inputs:
   images: {type: uri_folder, path: ./images}
+  model:  {type: uri_file, path: `+repoFile(t, "sample/classifier.onnx")+`}
+  labels: {type: uri_file, path: `+repoFile(t, "sample/labels.txt")+`}
 jobs:
   classify:
     type: dataflow
-    inputs: {images: ${{parent.inputs.images}}}
+    inputs: {images: ${{parent.inputs.images}}, weights: ${{parent.inputs.model}}, classes: ${{parent.inputs.labels}}}
+    input_data: images
     outputs: {table: {type: uri_folder}}
     mini_batch_size: 16
     output_format: parquet
     operators:
       - {op: read}
       - {op: decode, preprocess: "`+samplePrep+`"}
-      - {op: infer, model: `+repoFile(t, "sample/classifier.onnx")+`, batch: 4}
-      - {op: topk, labels: `+repoFile(t, "sample/labels.txt")+`, k: 3}
+      - {op: infer, model: weights, batch: 4}
+      - {op: topk, labels: classes, k: 3}
 `)
 	r := mustRun(t, dir, "run", "p.yaml")
 	var out string

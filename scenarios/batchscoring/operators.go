@@ -3,7 +3,6 @@ package batchscoring
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"slices"
 
@@ -25,10 +24,11 @@ import (
 //	operators:
 //	  - {op: read}
 //	  - {op: decode, preprocess: torchvision}             # bytes → tensor; max_pixels
-//	  - {op: infer, model: model.onnx, batch: 8}          # tensor → logits; threads
-//	  - {op: topk, labels: labels.txt, k: 5}              # logits → label, score, topk_*; softmax
+//	  - {op: infer, model: weights, batch: 8}             # tensor → logits; threads
+//	  - {op: topk, labels: classes, k: 5}                 # logits → label, score, topk_*; softmax
 //
-// Relative file names are taken in the job's code folder.
+// `model` and `labels` name inputs of the job (uri_file), so that the files' content is part of
+// the step's cache key; `input_data` then names the input holding the images.
 func init() {
 	registry.Register("decode", newDecodeOp)
 	registry.Register("infer", newInferOp)
@@ -40,13 +40,6 @@ func needColumn(o *registry.Options, in *arrow.Schema, name, before string) erro
 		return o.Errorf("", "needs a %q column (put a %s operator before it)", name, before)
 	}
 	return nil
-}
-
-func inCode(env *registry.Env, p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(env.WorkDir, p)
 }
 
 func newDecodeOp(env *registry.Env, in *arrow.Schema, o *registry.Options) (dataflow.Stage, *arrow.Schema, error) {
@@ -70,7 +63,7 @@ func newDecodeOp(env *registry.Env, in *arrow.Schema, o *registry.Options) (data
 }
 
 func newInferOp(env *registry.Env, in *arrow.Schema, o *registry.Options) (dataflow.Stage, *arrow.Schema, error) {
-	path := inCode(env, o.Required("model"))
+	path := o.Input("model")
 	batch := o.Int("batch", 8)
 	threads := o.Int("threads", 0)
 	if err := o.Err(); err != nil {
@@ -111,7 +104,10 @@ type closingOp struct {
 func (c closingOp) Close(ctx context.Context) error { return c.m.sess.Close() }
 
 func newTopKOp(env *registry.Env, in *arrow.Schema, o *registry.Options) (dataflow.Stage, *arrow.Schema, error) {
-	labels := inCode(env, o.String("labels", ""))
+	labels := ""
+	if o.Has("labels") {
+		labels = o.Input("labels")
+	}
 	k := o.Int("k", 5)
 	softmax := o.String("softmax", topk.SoftmaxAuto)
 	if err := o.Err(); err != nil {
