@@ -66,8 +66,9 @@ func New(cfg Config) (*Scheduler, error) {
 
 // Validate checks a schedule before it is created and fills in what it implies: the pipeline
 // (and version) must be published; a cron schedule needs a valid spec and zone; a datastore
-// trigger an absolute watch location inside the data roots and a parameter that is a uri_file
-// or string input of the pipeline. Fixed parameters are checked like a submit's.
+// trigger a watch location inside the data roots (a folder, relative to the root or absolute,
+// that exists; or a Blob prefix, made canonical, whose account opens) and a parameter that is a
+// uri_file or string input of the pipeline. Fixed parameters are checked like a submit's.
 func (s *Scheduler) Validate(ctx context.Context, sch *state.Schedule) error {
 	p, _, err := s.cfg.Catalog.Pipeline(ctx, sch.Pipeline, sch.Version)
 	if err != nil {
@@ -96,10 +97,12 @@ func (s *Scheduler) Validate(ctx context.Context, sch *state.Schedule) error {
 		if loc == "" {
 			return fmt.Errorf("%w: a datastore trigger needs a path to watch", ErrInvalid)
 		}
-		if datastore.IsURI(loc) {
-			if u, err := datastore.ParseURI(loc); err == nil {
-				loc = u.String() // canonical, as the roots are and as file paths will be
+		if datastore.IsURI(loc) && strings.HasPrefix(loc, datastore.SchemeBlob+"://") {
+			u, err := datastore.ParseURI(loc)
+			if err != nil {
+				return fmt.Errorf("%w: watch path: %w", ErrInvalid, err)
 			}
+			loc = u.String() // canonical, as the roots are and as file paths will be
 		}
 		if !s.cfg.Catalog.DataRoots().Contains(loc) {
 			return fmt.Errorf("%w: watch path %s", catalog.ErrForbiddenPath, sch.WatchPath)
