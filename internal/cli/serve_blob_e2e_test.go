@@ -10,9 +10,25 @@ import (
 	"testing"
 
 	"github.com/sluice-ml/sluice/internal/azuritetest"
+	"github.com/sluice-ml/sluice/remote/databricks"
+	"github.com/sluice-ml/sluice/remote/databricks/fakedatabricks"
 	"github.com/sluice-ml/sluice/store/azureblob"
 	"github.com/sluice-ml/sluice/store/datastore"
 )
+
+// offloadYAML runs a step on Databricks (the workspace file's compute target dbx) over Blob data.
+const offloadYAML = `name: offload
+inputs:
+  data: {type: uri_folder}
+jobs:
+  on_databricks:
+    type: command
+    compute: databricks:dbx
+    code: ./spark
+    command: python job.py --in ${{inputs.data}} --out ${{outputs.out}}
+    inputs: {data: ${{parent.inputs.data}}}
+    outputs: {out: {type: uri_folder, path: azblob://sluicetest/srvout/dbx}}
+`
 
 // blobCopyYAML reads a Blob file (staged locally by the engine) and writes an upper-cased copy
 // to a Blob folder.
@@ -27,15 +43,30 @@ jobs:
     outputs: {o: {type: uri_folder, path: azblob://sluicetest/srvout/upper}}
 `
 
-// `sluice serve` with a workspace file naming two Azurite containers as datastores: a published
-// pipeline reads and writes Blob data through the API; parameters and outputs outside the
+// `sluice serve` with a workspace file naming two Azurite containers as datastores and a
+// Databricks target (a fake): a published pipeline reads and writes Blob data through the API,
+// another runs its step on the Databricks target; parameters and outputs outside the
 // datastores are refused; a Blob-prefix trigger starts one run per new or changed blob with its
 // URI bound, including blobs uploaded while the server was SIGKILLed, and none twice.
 func TestServeRunsBlobPipelinesAndBlobTriggersOnAzurite(t *testing.T) {
 	t.Parallel()
 	az := azuritetest.Shared(t)
+	const token = "dapi-serve-TOKEN-5e1d"
+	dbx := fakedatabricks.New(token, func(databricks.SubmitRequest) fakedatabricks.Behavior {
+		return fakedatabricks.Behavior{Logs: "dbx says hi"}
+	})
+	defer dbx.Close()
 	dir := t.TempDir()
-	writeFile(t, dir, "sluice-workspace.yaml", `datastores:
+	writeFile(t, dir, "spark/job.py", "print('spark job')\n")
+	writeFile(t, dir, "sluice-workspace.yaml", `compute:
+  dbx:
+    type: databricks
+    host: `+dbx.URL+`
+    token_env: SERVE_DBX_TOKEN
+    existing_cluster_id: 0123-456789-abcdef
+    poll_min: 5ms
+    poll_max: 20ms
+datastores:
   inbound:
     type: azure_blob
     account: sluicetest
@@ -51,7 +82,7 @@ func TestServeRunsBlobPipelinesAndBlobTriggersOnAzurite(t *testing.T) {
     auth: shared_key
     secret_env: SLUICE_TEST_BLOB_KEY
 `)
-	env := []string{"SLUICE_TEST_BLOB_KEY=" + az.Key}
+	env := []string{"SLUICE_TEST_BLOB_KEY=" + az.Key, "SERVE_DBX_TOKEN=" + token}
 	open := func(container string) datastore.Datastore {
 		s, err := azureblob.New(context.Background(), azureblob.Config{Account: azuritetest.Account, Container: container,
 			Endpoint: az.Endpoint, Auth: azureblob.AuthSharedKey, Secret: az.Key})
@@ -108,6 +139,29 @@ func TestServeRunsBlobPipelinesAndBlobTriggersOnAzurite(t *testing.T) {
 	if m := marks(t, dir); !slices.Equal(m, []string{"copy:hello.txt"}) {
 		t.Fatalf("marks %v", m)
 	}
+	// A step on the workspace file's Databricks target, over the Blob folder.
+	if code := srv.call("POST", "/api/v1/pipelines", map[string]any{"name": "offload", "yaml": offloadYAML}, nil); code != 201 {
+		t.Fatalf("publish offload: %d", code)
+	}
+	if code := srv.call("POST", "/api/v1/pipelines/offload/runs",
+		map[string]any{"parameters": map[string]any{"data": "azblob://sluicetest/srvin"}}, &sub); code != 201 {
+		t.Fatalf("submit offload: %d", code)
+	}
+	waitFor(t, "the Databricks run to end", func() bool {
+		srv.call("GET", "/api/v1/runs/"+sub.ID, nil, &run)
+		return run.Status == "Finished" || run.Status == "Failed" || run.Status == "Canceled"
+	})
+	if run.Status != "Finished" {
+		t.Fatalf("Databricks run %s: %s\nserver log:\n%s", run.Status, run.Message, srv.logs)
+	}
+	if runs := dbx.Runs(); len(runs) != 1 {
+		t.Fatalf("databricks runs: %+v", runs)
+	}
+	if l := stepLog(t, dir, sub.ID, "on_databricks"); !strings.Contains(l, "databricks | dbx says hi") {
+		t.Fatalf("databricks log:\n%s", l)
+	}
+	grepSecret(t, dir+"/.sluice", token)
+
 	for _, p := range []string{"azblob://sluicetest/private/x.txt", "azblob://elsewhere1/srvin/x.txt", "azblob://sluicetest/srvin/../private/x"} {
 		if code := srv.call("POST", "/api/v1/pipelines/blobcopy/runs", map[string]any{"parameters": map[string]any{"file": p}}, nil); code != 403 {
 			t.Fatalf("submit with file %s: %d, want 403", p, code)

@@ -96,11 +96,17 @@ func TestBlobPrefixTriggerFiresOncePerNewOrChangedBlobAcrossRestarts(t *testing.
 	s := scheduler()
 
 	// Only prefixes inside the workspace's datastores may be watched.
-	for _, bad := range []string{"azblob://" + azuritetest.Account + "/other/inbox", "azblob://elsewhere/watched/inbox",
-		"azblob://" + azuritetest.Account + "/watched/../other"} {
+	for _, bad := range []string{"azblob://" + azuritetest.Account + "/other/inbox", "azblob://elsewhere/watched/inbox"} {
 		sch := &state.Schedule{Pipeline: "ingest", Kind: state.ScheduleDatastore, WatchPath: bad, Parameter: "file"}
 		if err := s.Validate(context.Background(), sch); !errors.Is(err, catalog.ErrForbiddenPath) {
 			t.Fatalf("watch %s: %v, want ErrForbiddenPath", bad, err)
+		}
+	}
+	// A malformed URI is invalid (422), whatever it would point at.
+	for _, bad := range []string{"azblob://" + azuritetest.Account + "/watched/../other", "azblob://" + azuritetest.Account + "/watched/in?x=1"} {
+		sch := &state.Schedule{Pipeline: "ingest", Kind: state.ScheduleDatastore, WatchPath: bad, Parameter: "file"}
+		if err := s.Validate(context.Background(), sch); !errors.Is(err, schedule.ErrInvalid) {
+			t.Fatalf("watch %s: %v, want ErrInvalid", bad, err)
 		}
 	}
 	sch := &state.Schedule{Pipeline: "ingest", Kind: state.ScheduleDatastore, WatchPath: prefix + "/", Parameter: "file"}
