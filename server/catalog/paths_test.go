@@ -3,7 +3,10 @@ package catalog
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/sluice-ml/sluice/store/datastore"
 )
 
 func TestRootsContain(t *testing.T) {
@@ -81,4 +84,32 @@ func TestBlobRootsAreChecked(t *testing.T) {
 	if rs[0] != "azblob://acct1/cont/p" || rs[1] != "azblob://acct2" {
 		t.Fatalf("canonical roots: %q", rs)
 	}
+}
+
+// FuzzBlobRoots: no input panics; an accepted URI parses and, canonical, lies under a root by
+// whole segments.
+func FuzzBlobRoots(f *testing.F) {
+	for _, s := range []string{"azblob://acct1/cont/prefix/a.jpg", "azblob://acct1/cont/prefix/../x", "azblob://whole1/c1c/x",
+		"azblob://acct1/cont/prefixx", "azblob://acct1/cont/prefix//a", "azblob://acct1/cont/prefix/a?b", "azblob://whole1"} {
+		f.Add(s)
+	}
+	rs, err := NewRoots("azblob://acct1/cont/prefix", "azblob://whole1")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		_, _ = NewRoots(p)
+		if !rs.Contains(p) || !datastore.IsURI(p) {
+			return
+		}
+		u, err := datastore.ParseURI(p)
+		if err != nil {
+			t.Fatalf("accepted %q, which does not parse: %v", p, err)
+		}
+		in := u.Account == "whole1" || (u.Account == "acct1" && u.Container == "cont" &&
+			(u.Path == "prefix" || strings.HasPrefix(u.Path, "prefix/")))
+		if !in {
+			t.Fatalf("accepted %q outside the roots", p)
+		}
+	})
 }
