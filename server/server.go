@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/executor"
 	"github.com/sluice-ml/sluice/server/api"
 	"github.com/sluice-ml/sluice/server/catalog"
@@ -19,6 +20,7 @@ import (
 	"github.com/sluice-ml/sluice/server/runner"
 	"github.com/sluice-ml/sluice/server/schedule"
 	"github.com/sluice-ml/sluice/server/web"
+	"github.com/sluice-ml/sluice/store/datastore"
 	"github.com/sluice-ml/sluice/store/state"
 )
 
@@ -30,8 +32,16 @@ type Config struct {
 	Workspace *state.Workspace
 	// Root: relative paths of published pipelines resolve against it; default ".".
 	Root string
-	// DataRoots: folders data paths must lie inside; default Root.
+	// DataRoots: folders (or Blob URI prefixes) data paths must lie inside; default Root.
 	DataRoots []string
+	// Targets and Data: the workspace file's compute targets and datastore resolver, so that
+	// runs execute as `sluice run` executes them (nil: local compute, local paths only). Data
+	// also opens the Blob prefixes that datastore-change triggers watch.
+	Targets *compute.Registry
+	Data    *datastore.Resolver
+	// Datastores: Blob roots of the workspace file's datastores (azblob://ACCOUNT or
+	// azblob://ACCOUNT/CONTAINER), allowed to data paths besides DataRoots (see package catalog).
+	Datastores []string
 	// Workers: runs executing at once (default 2); MaxParallel: steps at once within a run.
 	Workers     int
 	MaxParallel int
@@ -69,21 +79,27 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 10 * time.Second
 	}
+	if cfg.Data == nil {
+		cfg.Data = &datastore.Resolver{}
+	}
 	s := &Server{cfg: cfg, ws: cfg.Workspace, reg: metrics.NewRegistry()}
 	s.m = newServerMetrics(s)
 	var err error
 	s.Runner, err = runner.New(runner.Config{Workspace: cfg.Workspace, Owner: Owner, Workers: cfg.Workers,
-		MaxParallel: cfg.MaxParallel, Observe: s.m.observe, Logger: cfg.Logger})
+		MaxParallel: cfg.MaxParallel, Targets: cfg.Targets, Data: cfg.Data, Observe: s.m.observe, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
 	s.Catalog, err = catalog.New(catalog.Config{Workspace: cfg.Workspace, Root: cfg.Root, DataRoots: cfg.DataRoots,
-		Owner: Owner, Notify: func(id string) { _ = s.Runner.Notify(id) }})
+		Datastores: cfg.Datastores, Owner: Owner, Notify: func(id string) { _ = s.Runner.Notify(id) }})
 	if err != nil {
 		return nil, err
 	}
 	s.Sched, err = schedule.New(schedule.Config{Workspace: cfg.Workspace, Catalog: s.Catalog, Owner: Owner,
-		Interval: cfg.ScheduleInterval, Logger: cfg.Logger, OnFire: s.m.fire})
+		Interval: cfg.ScheduleInterval, Logger: cfg.Logger, OnFire: s.m.fire,
+		Watchers: map[string]func(string) (schedule.Watcher, error){
+			datastore.SchemeBlob: func(uri string) (schedule.Watcher, error) { return schedule.NewStore(cfg.Data, uri) },
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -101,14 +101,25 @@ func (e *env) execute(ctx context.Context, ws *state.Workspace, p *spec.Pipeline
 	return err
 }
 
+// workspaceFile reads the workspace file: --workspace-file, else $SLUICE_WORKSPACE_FILE, else
+// ./sluice-workspace.yaml; nil (no error) when there is none.
+func (e *env) workspaceFile() (*wsconfig.File, error) {
+	path := wsconfig.Find(e.wsFile)
+	if path == "" {
+		return nil, nil
+	}
+	f, err := wsconfig.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return f, nil
+}
+
 // targets reads the workspace file (if any) into the executor's compute targets and datastores.
 func (e *env) targets() (executor.Options, error) {
-	var f *wsconfig.File
-	if path := wsconfig.Find(e.wsFile); path != "" {
-		var err error
-		if f, err = wsconfig.Load(path); err != nil {
-			return executor.Options{}, usageError{err}
-		}
+	f, err := e.workspaceFile()
+	if err != nil {
+		return executor.Options{}, err
 	}
 	reg := compute.NewRegistry()
 	for _, t := range f.Targets() {

@@ -84,7 +84,11 @@ func newSchedulesCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer ws.Close()
-			srv, err := server.New(server.Config{Workspace: ws, Root: root, DataRoots: dataRoots})
+			cfg := server.Config{Workspace: ws, Root: root, DataRoots: dataRoots}
+			if err := e.serverWorkspace(&cfg); err != nil {
+				return err
+			}
+			srv, err := server.New(cfg)
 			if err != nil {
 				return err
 			}
@@ -104,7 +108,7 @@ func newSchedulesCmd(e *env) *cobra.Command {
 	f.StringVar(&s.Version, "version", "", "its version (default: the default version at each run)")
 	f.StringVar(&s.Cron, "cron", "", `cron spec: 5 fields ("30 2 * * 1-5") or @hourly, @daily, @every 1h`)
 	f.StringVar(&s.TimeZone, "timezone", "", "IANA time zone of --cron (default UTC)")
-	f.StringVar(&s.WatchPath, "watch", "", "folder whose new or changed files each start a run")
+	f.StringVar(&s.WatchPath, "watch", "", "folder or azblob:// prefix whose new or changed files each start a run")
 	f.StringVar(&s.Parameter, "parameter", "", "pipeline input that receives each file's path (with --watch)")
 	f.StringArrayVar(&sets, "set", nil, "a fixed pipeline input NAME=VALUE (repeatable)")
 	f.BoolVar(&s.Paused, "paused", false, "create it paused")

@@ -23,12 +23,14 @@ type serveProc struct {
 	logs *bytes.Buffer
 }
 
-func startServe(t *testing.T, dir, tok string) *serveProc {
+// startServe starts `sluice serve` in dir with extra environment variables env.
+func startServe(t *testing.T, dir, tok string, env ...string) *serveProc {
 	t.Helper()
 	addrFile := filepath.Join(dir, "addr")
 	os.Remove(addrFile)
 	c := command(dir, "serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--workers", "1", "--root", dir,
 		"--schedule-interval", "50ms", "--grace", "100ms")
+	c.Env = append(c.Env, env...)
 	var logs bytes.Buffer
 	c.Stdout, c.Stderr = &logs, &logs
 	if err := c.Start(); err != nil {

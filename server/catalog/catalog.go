@@ -21,8 +21,13 @@ type Config struct {
 	// Root is the folder relative paths of published pipelines resolve against (code folders,
 	// default data paths, relative parameter values). Code folders must lie inside it.
 	Root string
-	// DataRoots are the folders (or URI prefixes) data paths must lie inside; default: Root.
+	// DataRoots are the folders (or Blob URI prefixes) data paths must lie inside; default: Root.
 	DataRoots []string
+	// Datastores are Blob roots (azblob://ACCOUNT or azblob://ACCOUNT/CONTAINER) of the
+	// datastores the workspace file declares: data paths inside them are allowed as well, whatever
+	// DataRoots says. A Blob URI in neither is refused: the server opens no account it was not
+	// configured for.
+	Datastores []string
 	// Owner is the queue runs are recorded in (state.Run.Owner).
 	Owner string
 	// Notify is told the id of each run recorded (the runner); may be nil.
@@ -66,7 +71,7 @@ func New(cfg Config) (*Catalog, error) {
 	if len(cfg.DataRoots) == 0 {
 		cfg.DataRoots = []string{root}
 	}
-	data, err := NewRoots(cfg.DataRoots...)
+	data, err := NewRoots(append(append([]string(nil), cfg.DataRoots...), cfg.Datastores...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +136,11 @@ func (c *Catalog) checkPipeline(p *spec.Pipeline) error {
 				if in.Literal != nil && (in.Literal.Type.IsPath() || in.Type.IsPath()) && !c.data.Contains(c.abs(in.Literal.Str)) {
 					bad = append(bad, fmt.Sprintf("job %s: %s: %s is outside the allowed data roots", name, k, in.Literal.Str))
 				}
+			}
+		}
+		for _, k := range sortedKeys(j.Outputs) {
+			if o := j.Outputs[k]; o.Path != "" && !c.data.Contains(o.Path) {
+				bad = append(bad, fmt.Sprintf("job %s: output %s: %s is outside the allowed data roots", name, k, o.Path))
 			}
 		}
 	}

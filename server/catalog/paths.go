@@ -5,18 +5,26 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sluice-ml/sluice/store/datastore"
 )
 
-// Roots is a set of folders (or datastore URI prefixes such as azblob://container/prefix) that
-// paths must stay inside.
+// Roots is a set of folders, or Blob URI prefixes, that paths must stay inside. A Blob root is
+// azblob://ACCOUNT/CONTAINER[/PREFIX], or azblob://ACCOUNT for every container of the account
+// (what a datastore of the workspace file without a container covers).
 type Roots []string
 
-// NewRoots makes the roots absolute and resolves their symbolic links.
+// NewRoots makes the roots absolute and resolves their symbolic links; Blob roots are checked
+// and written in their canonical form (ErrInvalid for a malformed one).
 func NewRoots(dirs ...string) (Roots, error) {
 	var out Roots
 	for _, d := range dirs {
-		if strings.Contains(d, "://") {
-			out = append(out, strings.TrimRight(d, "/"))
+		if datastore.IsURI(d) {
+			r, err := blobRoot(d)
+			if err != nil {
+				return nil, fmt.Errorf("%w: data root: %w", ErrInvalid, err)
+			}
+			out = append(out, r)
 			continue
 		}
 		abs, err := filepath.Abs(d)
@@ -31,17 +39,37 @@ func NewRoots(dirs ...string) (Roots, error) {
 	return out, nil
 }
 
+// blobRoot parses a Blob root into its canonical text.
+func blobRoot(s string) (string, error) {
+	u, err := datastore.ParseURI(s)
+	if err == nil {
+		return u.String(), nil
+	}
+	scheme, rest, _ := strings.Cut(s, "://")
+	acct := strings.TrimSuffix(rest, "/")
+	if scheme != datastore.SchemeBlob || acct == "" || strings.Contains(acct, "/") {
+		return "", err
+	}
+	// azblob://ACCOUNT: the account is checked as ParseURI checks it.
+	if _, err := datastore.ParseURI(scheme + "://" + acct + "/probe"); err != nil {
+		return "", fmt.Errorf("%w %q: account name must be 3 to 24 lowercase letters and digits", datastore.ErrBadURI, s)
+	}
+	return scheme + "://" + acct, nil
+}
+
 // Contains reports whether p (absolute, or a URI) lies inside one of the roots, once its
-// symbolic links are resolved: a link inside a root that points out of it is outside.
+// symbolic links are resolved: a link inside a root that points out of it is outside. A URI
+// must parse (datastore.ParseURI: no "." or ".." segments, no query) and, in its canonical
+// form, equal a Blob root or extend it by whole path segments.
 func (rs Roots) Contains(p string) bool {
-	if strings.Contains(p, "://") {
-		for _, seg := range strings.Split(p, "/") {
-			if seg == ".." || seg == "." {
-				return false
-			}
+	if datastore.IsURI(p) {
+		u, err := datastore.ParseURI(p)
+		if err != nil {
+			return false
 		}
+		c := u.String()
 		for _, r := range rs {
-			if strings.Contains(r, "://") && (p == r || strings.HasPrefix(p, r+"/")) {
+			if datastore.IsURI(r) && (c == r || strings.HasPrefix(c, r+"/")) {
 				return true
 			}
 		}
@@ -55,7 +83,7 @@ func (rs Roots) Contains(p string) bool {
 		return false
 	}
 	for _, r := range rs {
-		if strings.Contains(r, "://") {
+		if datastore.IsURI(r) {
 			continue
 		}
 		rel, err := filepath.Rel(r, real)

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/executor"
+	"github.com/sluice-ml/sluice/store/datastore"
 	"github.com/sluice-ml/sluice/store/state"
 )
 
@@ -26,6 +28,10 @@ type Config struct {
 	Workers int
 	// MaxParallel bounds the steps running at once within one run (executor default when 0).
 	MaxParallel int
+	// Targets and Data are the workspace file's compute targets and datastores, as `sluice run`
+	// uses them (executor.Options); nil: the executor's defaults (local compute, local paths).
+	Targets *compute.Registry
+	Data    *datastore.Resolver
 	// Observe, when set, receives every status event of every run, from several goroutines.
 	Observe func(executor.Event)
 	// Logger receives one line per run start and end (default slog.Default()).
@@ -228,7 +234,8 @@ func (r *Runner) execute(id string) {
 			_ = ws.FinishRun(context.Background(), id, state.Failed, fmt.Sprintf("internal error: %v", v))
 		}
 	}()
-	final, err := executor.Execute(ctx, ws, p, id, executor.Options{MaxParallel: r.cfg.MaxParallel, Observe: r.cfg.Observe})
+	final, err := executor.Execute(ctx, ws, p, id, executor.Options{MaxParallel: r.cfg.MaxParallel, Observe: r.cfg.Observe,
+		Targets: r.cfg.Targets, Data: r.cfg.Data})
 	if errors.Is(context.Cause(ctx), errShutdown) {
 		if qerr := ws.Requeue(context.Background(), id, "requeued: "+errShutdown.Error()); qerr != nil {
 			log.Error("requeue", "err", qerr)

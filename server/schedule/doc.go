@@ -8,10 +8,16 @@
 // a fire already claimed is never claimed again, so one change never starts two runs. Files
 // that arrived while the server was down are seen by the first scans after it starts.
 //
-// A file fires once it is settled: seen with the same version (size and modification time) by
-// two scans in a row, so a file still being written does not start a run with half its data.
-// Names starting with "." and ending in ".tmp", ".part" or "~" are ignored.
+// A file fires once it is settled: seen with the same version by two scans in a row, so a file
+// still being written does not start a run with half its data. Names starting with "." and
+// ending in ".tmp", ".part" or "~" are ignored.
 //
-// Locations are watched through the Watcher interface: LocalFolder polls a folder; other
-// schemes (a Blob prefix) plug in with RegisterWatcher.
+// Locations are watched through the Watcher interface. LocalFolder polls a folder (version:
+// size and modification time; the bound value is the file's absolute path). Store polls a
+// Blob prefix azblob://ACCOUNT/CONTAINER/PREFIX through a datastore.Resolver (version: the
+// blob's Content-MD5, or its ETag when it has none, and its size — so a re-upload of the same
+// bytes starts nothing; the bound value is the blob's full azblob:// URI, ready for a uri_file
+// input). Config.Watchers maps a URI scheme to its Watcher per Scheduler (the server maps
+// "azblob" to a Store on its resolver); RegisterWatcher does so process-wide. Each scan of a
+// Blob prefix lists it whole, one List call per 5,000 blobs.
 package schedule

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-ml/sluice/engine/spec"
 	"github.com/sluice-ml/sluice/server/catalog"
+	"github.com/sluice-ml/sluice/store/datastore"
 	"github.com/sluice-ml/sluice/store/state"
 )
 
@@ -32,6 +33,10 @@ type Config struct {
 	Logger *slog.Logger
 	// OnFire, when set, is called after each fire with its run id and error (metrics).
 	OnFire func(s *state.Schedule, runID string, err error)
+	// Watchers open the watched locations of a URI scheme ("azblob") for this scheduler; they
+	// take precedence over those of RegisterWatcher. The server registers "azblob" with its
+	// resolver (NewStore).
+	Watchers map[string]func(uri string) (Watcher, error)
 }
 
 // Scheduler fires schedules. Tick is one pass; Run calls Recover, then Tick every Interval.
@@ -61,8 +66,9 @@ func New(cfg Config) (*Scheduler, error) {
 
 // Validate checks a schedule before it is created and fills in what it implies: the pipeline
 // (and version) must be published; a cron schedule needs a valid spec and zone; a datastore
-// trigger an absolute watch location inside the data roots and a parameter that is a uri_file
-// or string input of the pipeline. Fixed parameters are checked like a submit's.
+// trigger a watch location inside the data roots (a folder, relative to the root or absolute,
+// that exists; or a Blob prefix, made canonical, whose account opens) and a parameter that is a
+// uri_file or string input of the pipeline. Fixed parameters are checked like a submit's.
 func (s *Scheduler) Validate(ctx context.Context, sch *state.Schedule) error {
 	p, _, err := s.cfg.Catalog.Pipeline(ctx, sch.Pipeline, sch.Version)
 	if err != nil {
@@ -85,19 +91,32 @@ func (s *Scheduler) Validate(ctx context.Context, sch *state.Schedule) error {
 			return fmt.Errorf("%w: a datastore trigger takes no cron spec or time zone", ErrInvalid)
 		}
 		loc := sch.WatchPath
-		if loc != "" && !filepath.IsAbs(loc) && !strings.Contains(loc, "://") {
+		if loc != "" && !filepath.IsAbs(loc) && !datastore.IsURI(loc) {
 			loc = filepath.Join(s.cfg.Catalog.Root(), loc)
 		}
 		if loc == "" {
 			return fmt.Errorf("%w: a datastore trigger needs a path to watch", ErrInvalid)
 		}
+		if datastore.IsURI(loc) && strings.HasPrefix(loc, datastore.SchemeBlob+"://") {
+			u, err := datastore.ParseURI(loc)
+			if err != nil {
+				return fmt.Errorf("%w: watch path: %w", ErrInvalid, err)
+			}
+			loc = u.String() // canonical, as the roots are and as file paths will be
+		}
 		if !s.cfg.Catalog.DataRoots().Contains(loc) {
 			return fmt.Errorf("%w: watch path %s", catalog.ErrForbiddenPath, sch.WatchPath)
 		}
-		if _, err := WatcherFor(loc); err != nil {
+		w, err := s.watcherFor(loc)
+		if err != nil {
 			return err
 		}
-		if !strings.Contains(loc, "://") {
+		if c, ok := w.(interface{ Check(context.Context) error }); ok {
+			if err := c.Check(ctx); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalid, err)
+			}
+		}
+		if !datastore.IsURI(loc) {
 			if st, err := os.Stat(loc); err != nil || !st.IsDir() {
 				return fmt.Errorf("%w: watch path %s is not a folder", ErrInvalid, loc)
 			}
@@ -111,7 +130,11 @@ func (s *Scheduler) Validate(ctx context.Context, sch *state.Schedule) error {
 			return fmt.Errorf("%w: parameter %q is %s; it must be uri_file or string to take a file's path", ErrInvalid,
 				sch.Parameter, in.Type)
 		}
-		params[sch.Parameter] = filepath.Join(loc, "example")
+		if datastore.IsURI(loc) {
+			params[sch.Parameter] = loc + "/example"
+		} else {
+			params[sch.Parameter] = filepath.Join(loc, "example")
+		}
 	default:
 		return fmt.Errorf("%w: kind %q: want %s or %s", ErrInvalid, sch.Kind, state.ScheduleCron, state.ScheduleDatastore)
 	}
@@ -119,6 +142,17 @@ func (s *Scheduler) Validate(ctx context.Context, sch *state.Schedule) error {
 		return err
 	}
 	return nil
+}
+
+// watcherFor returns the Watcher of a location: this scheduler's for its scheme, else
+// WatcherFor's.
+func (s *Scheduler) watcherFor(location string) (Watcher, error) {
+	if scheme, _, ok := strings.Cut(location, "://"); ok {
+		if open := s.cfg.Watchers[scheme]; open != nil {
+			return open(location)
+		}
+	}
+	return WatcherFor(location)
 }
 
 // Run recovers pending fires, then fires due schedules every Interval until ctx is done.
@@ -231,7 +265,7 @@ func (s *Scheduler) tickCron(ctx context.Context, sch *state.Schedule) error {
 
 // tickDatastore scans the watched location and fires once per settled new or changed file.
 func (s *Scheduler) tickDatastore(ctx context.Context, sch *state.Schedule) error {
-	w, err := WatcherFor(sch.WatchPath)
+	w, err := s.watcherFor(sch.WatchPath)
 	if err != nil {
 		return err
 	}

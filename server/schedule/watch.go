@@ -19,8 +19,8 @@ type File struct {
 }
 
 // Watcher lists the files under a location. Scan returns every file present now, in any order;
-// it must stop and return ctx.Err() when ctx is done. A Blob poller implements it with the
-// blob's name and ETag.
+// it must stop and return ctx.Err() when ctx is done. LocalFolder and Store implement it. A
+// Watcher may also have a Check(ctx) error method: Validate calls it when a trigger is created.
 type Watcher interface {
 	Scan(ctx context.Context) ([]File, error)
 }
@@ -77,8 +77,9 @@ var (
 	watchers   = map[string]func(uri string) (Watcher, error){}
 )
 
-// RegisterWatcher makes locations "scheme://..." watched by the Watcher that open returns (the
-// Blob layer registers "azblob").
+// RegisterWatcher makes locations "scheme://..." watched by the Watcher that open returns, in
+// every Scheduler whose Config.Watchers has none for the scheme. (The server registers
+// "azblob" in its scheduler's Config.Watchers instead, with its own resolver.)
 func RegisterWatcher(scheme string, open func(uri string) (Watcher, error)) {
 	watchersMu.Lock()
 	defer watchersMu.Unlock()
