@@ -42,6 +42,9 @@ type StepContext struct {
 	// Data opens data URIs (azblob://...) and local paths as datastores; never nil when the
 	// executor calls Run.
 	Data *datastore.Resolver
+	// Device is where in-process work should run: "" (the CPU) or DeviceCUDA on the
+	// local-gpu target.
+	Device string
 }
 
 // DataURIs is an optional capability of a Step: it reads inputs given as data URIs
@@ -88,10 +91,11 @@ type Registry struct {
 	targets map[string]Target
 }
 
-// NewRegistry returns a registry with the local target.
+// NewRegistry returns a registry with the local and local-gpu targets.
 func NewRegistry() *Registry {
 	r := &Registry{targets: map[string]Target{}}
 	r.Add(Local{})
+	r.Add(LocalGPU{})
 	return r
 }
 
