@@ -10,9 +10,9 @@ import (
 	"sync"
 	"unsafe"
 
+	"gonum.org/v1/gonum/blas"
 	"gorgonia.org/cu"
 	cublas "gorgonia.org/cu/blas"
-	"gonum.org/v1/gonum/blas"
 )
 
 // Built reports whether this binary has the CUDA backend.
@@ -189,8 +189,8 @@ func (d *device) do(f func() error) error {
 // ints/floats in the low bytes (the slot is read little-endian by the
 // driver for a 4-byte parameter).
 func pArg(p cu.DevicePtr) uint64 { return uint64(p) }
-func iArg(v int) uint64         { return uint64(int64(v)) }
-func fArg(v float32) uint64     { return uint64(math.Float32bits(v)) }
+func iArg(v int) uint64          { return uint64(int64(v)) }
+func fArg(v float32) uint64      { return uint64(math.Float32bits(v)) }
 
 const blockSize = 256
 

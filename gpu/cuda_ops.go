@@ -32,7 +32,7 @@ func init() {
 	for op, f := range map[string]compileFunc{
 		"Conv": compileConv, "Gemm": compileGemm, "MatMul": compileMatMul,
 		"MaxPool": compilePool, "AveragePool": compilePool,
-		"GlobalAveragePool": compileGlobalPool, "GlobalMaxPool": compileGlobalPool,
+		"GlobalAveragePool": compileGlobalPool,
 		"BatchNormalization": compileBatchNorm, "InstanceNormalization": compileInstanceNorm,
 		"Add": compileBinary, "Sub": compileBinary, "Mul": compileBinary, "Div": compileBinary,
 		"Relu": compileUnary, "LeakyRelu": compileUnary, "Sigmoid": compileUnary, "Tanh": compileUnary, "Clip": compileUnary,
@@ -196,7 +196,7 @@ func resolvePads(n *graph.Node, in, k []int, ceil bool) (convGeom, error) {
 }
 
 // colLimit bounds the im2col and GEMM scratch of one Conv chunk (floats).
-const colLimit = 1 << 26
+var colLimit int64 = 1 << 26
 
 func compileConv(n *graph.Node, opset int, c *cctx) (opFunc, error) {
 	group := int(n.Int("group", 1))

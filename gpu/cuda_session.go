@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -132,11 +133,22 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	used := map[string]bool{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			used[in] = true
+		}
+	}
+	for _, o := range g.Outputs {
+		used[o.Name] = true
+	}
 	constSlots := map[int]*nn.Tensor{}
 	for _, name := range names {
 		t := g.Initializers[name]
 		i := slot(name)
-		constSlots[i] = t
+		if used[name] {
+			constSlots[i] = t
+		}
 		if g.Overridable[name] {
 			if t.DType != nn.Float32 {
 				return nil, fmt.Errorf("%w: overridable initializer %q is %v; the GPU backend takes float32 feeds", nn.ErrUnsupportedOp, name, t.DType)
@@ -299,15 +311,31 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 // run is Run on the device thread.
 func (s *Session) run(ctx context.Context, inputs map[string]*nn.Tensor) (map[string]*nn.Tensor, error) {
 	vals := make([]*dval, s.nslots)
-	copy(vals, s.consts)
-	defer func() {
-		for _, v := range vals {
-			if v != nil && v.class > 0 {
-				s.pool.put(v.ptr, v.class)
-				v.class = 0
-			}
+	defer s.recycle(vals, nil)
+	if err := s.upload(vals, inputs); err != nil {
+		return nil, err
+	}
+	if err := s.forward(ctx, vals, nil); err != nil {
+		return nil, err
+	}
+	return s.download(vals)
+}
+
+// recycle gives the pool buffers still held by vals back, except those in
+// keep.
+func (s *Session) recycle(vals []*dval, keep map[*dval]bool) {
+	for _, v := range vals {
+		if v != nil && v.class > 0 && !keep[v] {
+			s.pool.put(v.ptr, v.class)
+			v.class = 0
 		}
-	}()
+	}
+}
+
+// upload fills vals with the constants and the fed inputs (copied to pool
+// buffers).
+func (s *Session) upload(vals []*dval, inputs map[string]*nn.Tensor) error {
+	copy(vals, s.consts)
 	for _, in := range s.inputs {
 		t, ok := inputs[in.info.Name]
 		if !ok {
@@ -317,20 +345,26 @@ func (s *Session) run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 		v := &dval{shape: append([]int(nil), t.Shape...)}
 		ptr, class, err := s.pool.get(int64(4 * len(f)))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		v.ptr, v.class = ptr, class
 		vals[in.slot] = v
 		if len(f) > 0 {
 			if err := cu.MemcpyHtoD(ptr, unsafe.Pointer(&f[0]), int64(4*len(f))); err != nil {
-				return nil, fmt.Errorf("gpu: uploading input %q: %w", in.info.Name, err)
+				return fmt.Errorf("gpu: uploading input %q: %w", in.info.Name, err)
 			}
 		}
 	}
+	return nil
+}
+
+// forward runs the steps over vals; buffers in keep are never given back
+// to the pool (resident inputs of the benchmark).
+func (s *Session) forward(ctx context.Context, vals []*dval, keep map[*dval]bool) error {
 	x := &exec{s: s, vals: vals}
 	for _, st := range s.steps {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		x.st = st
 		ins := make([]*dval, len(st.in))
@@ -338,22 +372,27 @@ func (s *Session) run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 			if slot >= 0 {
 				ins[i] = vals[slot]
 				if ins[i] == nil {
-					return nil, fmt.Errorf("%v: input %q has no value", st.node, st.node.Inputs[i])
+					return fmt.Errorf("%v: input %q has no value", st.node, st.node.Inputs[i])
 				}
 			}
 		}
 		err := st.op(x, ins)
 		x.dropScratch()
 		if err != nil {
-			return nil, fmt.Errorf("%v (opset %d): %w", st.node, s.g.Opset, err)
+			return fmt.Errorf("%v (opset %d): %w", st.node, s.g.Opset, err)
 		}
 		for _, b := range st.release {
-			if v := vals[b]; v != nil && v.class > 0 {
+			if v := vals[b]; v != nil && v.class > 0 && !keep[v] {
 				s.pool.put(v.ptr, v.class)
 				v.class = 0
 			}
 		}
 	}
+	return nil
+}
+
+// download copies the graph outputs to new host tensors.
+func (s *Session) download(vals []*dval) (map[string]*nn.Tensor, error) {
 	out := make(map[string]*nn.Tensor, len(s.outputs))
 	for i, slot := range s.outputs {
 		v := vals[slot]
@@ -374,6 +413,62 @@ func (s *Session) run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 		out[name] = t
 	}
 	return out, nil
+}
+
+// ModelOnly times iters forward passes over inputs already on the device
+// (uploaded once, outputs not downloaded): the GPU's model-only rate, the
+// reference for the fraction a pipeline keeps busy. It returns the mean
+// time of one pass.
+func (s *Session) ModelOnly(ctx context.Context, inputs map[string]*nn.Tensor, iters int) (time.Duration, error) {
+	for _, in := range s.inputs {
+		if t, ok := inputs[in.info.Name]; ok {
+			if err := checkInput(in.info, t); err != nil {
+				return 0, err
+			}
+		} else if !in.override {
+			return 0, fmt.Errorf("%w: missing input %q", nn.ErrInputShape, in.info.Name)
+		}
+	}
+	iters = max(1, iters)
+	var mean time.Duration
+	err := s.d.do(func() error {
+		base := make([]*dval, s.nslots)
+		defer s.recycle(base, nil)
+		if err := s.upload(base, inputs); err != nil {
+			return err
+		}
+		keep := map[*dval]bool{}
+		for _, v := range base {
+			if v != nil && v.class > 0 {
+				keep[v] = true
+			}
+		}
+		vals := make([]*dval, s.nslots)
+		pass := func() error {
+			copy(vals, base)
+			err := s.forward(ctx, vals, keep)
+			s.recycle(vals, keep)
+			return err
+		}
+		if err := pass(); err != nil { // warm-up: pool buffers, index maps
+			return err
+		}
+		if err := cu.Synchronize(); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		for i := 0; i < iters; i++ {
+			if err := pass(); err != nil {
+				return err
+			}
+		}
+		if err := cu.Synchronize(); err != nil {
+			return err
+		}
+		mean = time.Since(t0) / time.Duration(iters)
+		return nil
+	})
+	return mean, err
 }
 
 func (s *Session) isInput(name string) bool {

@@ -55,7 +55,7 @@ __global__ void im2col(const float* __restrict__ x, float* __restrict__ col, int
 // y[n0+img][m][p] = act(tmp + bias[m] + res[n0+img][m][p]). bias and res
 // may be null. When inplace is set, tmp and y are one [nb][M][P] buffer
 // (nb == 1) and the element is updated where it lies.
-__global__ void conv_epilogue(const float* __restrict__ tmp, float* y, const float* __restrict__ bias,
+__global__ void conv_epilogue(const float* tmp, float* y, const float* __restrict__ bias,
 		const float* __restrict__ res, int n0, int nb, int M, int P, int act, float lo, float hi) {
 	long long total = (long long)nb * M * P;
 	GRID_LOOP(i, total) {
@@ -126,7 +126,7 @@ __global__ void pool2d(const float* __restrict__ x, float* __restrict__ y, int N
 				int ix = x0 + kx * dw;
 				if (ix < 0 || ix >= W) continue;
 				float v = xp[iy * W + ix];
-				if (!found || v > best || v != v) best = v;
+				if (!found || v > best) best = v;
 				found = 1;
 				sum += v;
 				cnt++;
