@@ -32,7 +32,7 @@ func init() {
 	for op, f := range map[string]compileFunc{
 		"Conv": compileConv, "Gemm": compileGemm, "MatMul": compileMatMul,
 		"MaxPool": compilePool, "AveragePool": compilePool,
-		"GlobalAveragePool": compileGlobalPool,
+		"GlobalAveragePool":  compileGlobalPool,
 		"BatchNormalization": compileBatchNorm, "InstanceNormalization": compileInstanceNorm,
 		"Add": compileBinary, "Sub": compileBinary, "Mul": compileBinary, "Div": compileBinary,
 		"Relu": compileUnary, "LeakyRelu": compileUnary, "Sigmoid": compileUnary, "Tanh": compileUnary, "Clip": compileUnary,
