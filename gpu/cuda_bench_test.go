@@ -36,7 +36,7 @@ type throughput struct {
 
 // TestThroughput measures images/s on the GPU (set SLUICE_GPU_BENCH=1; it
 // times, so it never fails on speed). The classifiers run at 224×224 with
-// batch 8 and 32 (the fixtures' height and width are made dynamic), and
+// batch 1, 8, 32 and 128 (the fixtures' height and width are made dynamic), and
 // TransformerNet at 1280×720 batch 1 and 256×256 batch 8. Rows go to the
 // log, and as JSON to $SLUICE_GPU_BENCH_OUT when set.
 func TestThroughput(t *testing.T) {
@@ -49,9 +49,9 @@ func TestThroughput(t *testing.T) {
 	}
 	type shape struct{ batch, h, w int }
 	plans := map[string][]shape{
-		"resnet18":       {{8, 224, 224}, {32, 224, 224}},
-		"mobilenet_v2":   {{8, 224, 224}, {32, 224, 224}},
-		"squeezenet1_1":  {{8, 224, 224}, {32, 224, 224}},
+		"resnet18":       {{1, 224, 224}, {8, 224, 224}, {32, 224, 224}, {128, 224, 224}},
+		"mobilenet_v2":   {{1, 224, 224}, {8, 224, 224}, {32, 224, 224}, {128, 224, 224}},
+		"squeezenet1_1":  {{1, 224, 224}, {8, 224, 224}, {32, 224, 224}, {128, 224, 224}},
 		"transformernet": {{1, 720, 1280}, {8, 256, 256}},
 	}
 	ctx := context.Background()

@@ -88,11 +88,6 @@ func Open(ctx context.Context, path string, opts Options) (*Session, error) {
 // opts.NoOptimize) and uploads its weights. An operator the GPU path does
 // not implement fails here with nn.ErrUnsupportedOp naming the node.
 func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, error) {
-	for _, n := range g.Nodes {
-		if err := supported(n, g.Opset); err != nil {
-			return nil, err
-		}
-	}
 	for _, in := range g.Inputs {
 		if in.DType != nn.Float32 && in.DType != nn.Undefined {
 			return nil, fmt.Errorf("%w: input %q is %v; the GPU backend takes float32 inputs", nn.ErrUnsupportedOp, in.Name, in.DType)
@@ -111,6 +106,13 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 			return nil, err
 		}
 		s.stats = st
+	}
+	// Support is checked on the optimized graph: Constant, Shape and the
+	// like are folded away, and fused nodes keep their original names.
+	for _, n := range g.Nodes {
+		if err := supported(n, g.Opset); err != nil {
+			return nil, err
+		}
 	}
 	d, err := getDevice(opts.Device)
 	if err != nil {

@@ -45,11 +45,11 @@ echo "== tests"
 timeout 300 ./gpu.test -test.v -test.timeout 280s -test.run 'TestDevices|TestOps|TestRunErrors|TestModels' 2>&1 | tee "$OUT/tests.txt"
 trc=${PIPESTATUS[0]}
 echo "== throughput"
-SLUICE_GPU_BENCH=1 SLUICE_GPU_BENCH_OUT="$OUT/throughput.jsonl" SLUICE_GPU_BENCH_SECONDS=${SLUICE_GPU_BENCH_SECONDS:-1.5} \
+SLUICE_GPU_BENCH=1 SLUICE_GPU_BENCH_OUT="$OUT/throughput.jsonl" SLUICE_GPU_BENCH_SECONDS=${SLUICE_GPU_BENCH_SECONDS:-1} \
 	timeout 240 ./gpu.test -test.v -test.timeout 230s -test.run TestThroughput 2>&1 | tee "$OUT/throughput.txt"
 brc=${PIPESTATUS[0]}
 echo "== pytorch reference"
-cd "$D" && timeout 150 python3 gpu_torch_ref.py 2>&1 | tee "$OUT/torch.jsonl"
+cd "$D" && SLUICE_GPU_BENCH_SECONDS=${SLUICE_GPU_BENCH_SECONDS:-1} timeout 150 python3 gpu_torch_ref.py 2>&1 | tee "$OUT/torch.jsonl"
 prc=${PIPESTATUS[0]}
 echo "== summary"
 grep -E '^(--- FAIL|FAIL|ok|PASS)' "$OUT/tests.txt" | head -20

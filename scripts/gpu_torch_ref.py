@@ -41,9 +41,9 @@ def main():
     torch.backends.cudnn.benchmark = True
     torch.manual_seed(0)
     plans = {
-        "resnet18": (torchvision.models.resnet18, [(8, 224, 224), (32, 224, 224)]),
-        "mobilenet_v2": (torchvision.models.mobilenet_v2, [(8, 224, 224), (32, 224, 224)]),
-        "squeezenet1_1": (torchvision.models.squeezenet1_1, [(8, 224, 224), (32, 224, 224)]),
+        "resnet18": (torchvision.models.resnet18, [(1, 224, 224), (8, 224, 224), (32, 224, 224), (128, 224, 224)]),
+        "mobilenet_v2": (torchvision.models.mobilenet_v2, [(1, 224, 224), (8, 224, 224), (32, 224, 224), (128, 224, 224)]),
+        "squeezenet1_1": (torchvision.models.squeezenet1_1, [(1, 224, 224), (8, 224, 224), (32, 224, 224), (128, 224, 224)]),
         "transformernet": (TransformerNet, [(1, 720, 1280), (8, 256, 256)]),
     }
     dev = torch.device("cuda")
