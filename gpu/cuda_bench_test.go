@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,13 @@ func TestThroughput(t *testing.T) {
 			}
 			row.Model, row.Device, row.Batch, row.Height, row.Width = m, s.Device().Name, sh.batch, sh.h, sh.w
 			rows = append(rows, row)
+			if os.Getenv("SLUICE_GPU_PROFILE") != "" && (sh.batch == 32 || m == "transformernet") {
+				prof, err := s.Profile(ctx, feeds, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s batch %d %dx%d per operator (synchronised after each step): %s", m, sh.batch, sh.w, sh.h, profLine(prof))
+			}
 			t.Logf("%-15s batch %3d %4dx%-4d  %9.1f images/s end-to-end  %9.1f model-only  fraction %.2f  (%d runs)",
 				m, sh.batch, sh.w, sh.h, row.ImagesPerS, row.ModelOnlyImagesPerS, row.Fraction, row.Runs)
 		}
@@ -98,6 +106,26 @@ func TestThroughput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func profLine(prof map[string]time.Duration) string {
+	type kv struct {
+		k string
+		v time.Duration
+	}
+	var l []kv
+	var total time.Duration
+	for k, v := range prof {
+		l = append(l, kv{k, v})
+		total += v
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].v > l[j].v })
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "total %.2f ms;", float64(total.Microseconds())/1000)
+	for _, e := range l {
+		fmt.Fprintf(&sb, " %s %.2f ms (%.0f%%),", e.k, float64(e.v.Microseconds())/1000, 100*float64(e.v)/float64(total))
+	}
+	return strings.TrimSuffix(sb.String(), ",")
 }
 
 // measure times Session.Run for about secs seconds after a warm-up, then

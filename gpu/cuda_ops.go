@@ -572,8 +572,26 @@ func compileInstanceNorm(n *graph.Node, opset int, c *cctx) (opFunc, error) {
 		if Y.len() == 0 {
 			return nil
 		}
-		return x.s.d.launchGrid("instance_norm", s[0]*s[1], 256, pArg(xp), pArg(Y.ptr), pArg(sp), pArg(bp), iArg(s[1]),
-			iArg(nn.NumElements(s[2:])), fArg(eps), iArg(act), fArg(lo), fArg(hi))
+		planes, spn := s[0]*s[1], nn.NumElements(s[2:])
+		const chunk = 8192
+		nchunks := (spn + chunk - 1) / chunk
+		part, err := x.tmp(int64(4 * planes * nchunks)) // 2 doubles per block
+		if err != nil {
+			return err
+		}
+		ab, err := x.tmp(int64(2 * planes))
+		if err != nil {
+			return err
+		}
+		d := x.s.d
+		if err := d.launchGrid("in_partial", planes*nchunks, 256, pArg(xp), pArg(part), iArg(spn), iArg(chunk), iArg(nchunks)); err != nil {
+			return err
+		}
+		if err := d.launch("in_final", int64(planes), pArg(part), pArg(ab), pArg(sp), pArg(bp), iArg(planes), iArg(s[1]),
+			iArg(spn), iArg(nchunks), fArg(eps)); err != nil {
+			return err
+		}
+		return d.launch("in_apply", int64(Y.len()), pArg(xp), pArg(Y.ptr), pArg(ab), iArg(spn), uint64(Y.len()), iArg(act), fArg(lo), fArg(hi))
 	}, nil
 }
 

@@ -363,6 +363,12 @@ func (s *Session) upload(vals []*dval, inputs map[string]*nn.Tensor) error {
 // forward runs the steps over vals; buffers in keep are never given back
 // to the pool (resident inputs of the benchmark).
 func (s *Session) forward(ctx context.Context, vals []*dval, keep map[*dval]bool) error {
+	return s.forwardProf(ctx, vals, keep, nil)
+}
+
+// forwardProf is forward; with prof non-nil it synchronises after every
+// step and adds the step's time to prof under its operator's name.
+func (s *Session) forwardProf(ctx context.Context, vals []*dval, keep map[*dval]bool, prof map[string]time.Duration) error {
 	x := &exec{s: s, vals: vals}
 	for _, st := range s.steps {
 		if err := ctx.Err(); err != nil {
@@ -378,8 +384,16 @@ func (s *Session) forward(ctx context.Context, vals []*dval, keep map[*dval]bool
 				}
 			}
 		}
+		var t0 time.Time
+		if prof != nil {
+			t0 = time.Now()
+		}
 		err := st.op(x, ins)
 		x.dropScratch()
+		if prof != nil && err == nil {
+			err = cu.Synchronize()
+			prof[profName(st.node)] += time.Since(t0)
+		}
 		if err != nil {
 			return fmt.Errorf("%v (opset %d): %w", st.node, s.g.Opset, err)
 		}
@@ -391,6 +405,58 @@ func (s *Session) forward(ctx context.Context, vals []*dval, keep map[*dval]bool
 		}
 	}
 	return nil
+}
+
+func profName(n *graph.Node) string {
+	name := n.Op
+	if n.Op == "Conv" {
+		switch {
+		case n.Int("group", 1) > 1:
+			name += " grouped"
+		case len(n.Ints("kernel_shape")) == 2 && n.Ints("kernel_shape")[0] == 1 && n.Ints("kernel_shape")[1] == 1:
+			name += " 1x1"
+		}
+	}
+	return name
+}
+
+// Profile runs iters forward passes over device-resident inputs,
+// synchronising after each step, and returns the mean time per pass spent
+// in each operator (a diagnostic: the synchronisation adds a little to
+// each step).
+func (s *Session) Profile(ctx context.Context, inputs map[string]*nn.Tensor, iters int) (map[string]time.Duration, error) {
+	prof := map[string]time.Duration{}
+	err := s.d.do(func() error {
+		base := make([]*dval, s.nslots)
+		defer s.recycle(base, nil)
+		if err := s.upload(base, inputs); err != nil {
+			return err
+		}
+		keep := map[*dval]bool{}
+		for _, v := range base {
+			if v != nil && v.class > 0 {
+				keep[v] = true
+			}
+		}
+		vals := make([]*dval, s.nslots)
+		for i := 0; i <= iters; i++ {
+			p := prof
+			if i == 0 {
+				p = map[string]time.Duration{} // warm-up
+			}
+			copy(vals, base)
+			err := s.forwardProf(ctx, vals, keep, p)
+			s.recycle(vals, keep)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for k := range prof {
+		prof[k] /= time.Duration(max(1, iters))
+	}
+	return prof, err
 }
 
 // download copies the graph outputs to new host tensors.

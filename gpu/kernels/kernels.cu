@@ -165,41 +165,67 @@ __global__ void plane_reduce(const float* __restrict__ x, float* __restrict__ y,
 	if (threadIdx.x == 0) y[blockIdx.x] = mode == 1 ? sh[0] : sh[0] / (float)n;
 }
 
-// InstanceNormalization: one block (256 threads) per (n, c) plane of sp
-// elements; two passes (mean, then centred sum of squares) in double, like
-// the CPU backend.
-__global__ void instance_norm(const float* __restrict__ x, float* __restrict__ y, const float* __restrict__ scale,
-		const float* __restrict__ bias, int C, int sp, float eps, int act, float lo, float hi) {
-	__shared__ double sh[256];
-	long long plane = blockIdx.x;
-	int c = (int)(plane % C);
+// InstanceNormalization in three kernels, so that a few large planes still
+// fill the GPU. in_partial: block b reduces chunk b % nchunks of plane
+// b / nchunks (chunk elements) to a sum and a sum of squares in double.
+// Block size 256.
+__global__ void in_partial(const float* __restrict__ x, double* __restrict__ part, int sp, int chunk, int nchunks) {
+	__shared__ double s1[256];
+	__shared__ double s2[256];
+	long long b = blockIdx.x;
+	long long plane = b / nchunks;
+	int j = (int)(b - plane * nchunks);
 	const float* xp = x + plane * sp;
-	float* yp = y + plane * sp;
-	double acc = 0;
-	for (int i = threadIdx.x; i < sp; i += blockDim.x) acc += xp[i];
-	sh[threadIdx.x] = acc;
+	int lo = j * chunk, hi = min(sp, lo + chunk);
+	double a = 0, q = 0;
+	for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) {
+		double v = xp[i];
+		a += v;
+		q += v * v;
+	}
+	s1[threadIdx.x] = a;
+	s2[threadIdx.x] = q;
 	__syncthreads();
 	for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-		if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+		if (threadIdx.x < s) {
+			s1[threadIdx.x] += s1[threadIdx.x + s];
+			s2[threadIdx.x] += s2[threadIdx.x + s];
+		}
 		__syncthreads();
 	}
-	double mean = sh[0] / sp;
-	__syncthreads();
-	acc = 0;
-	for (int i = threadIdx.x; i < sp; i += blockDim.x) {
-		double d = xp[i] - mean;
-		acc += d * d;
+	if (threadIdx.x == 0) {
+		part[2 * b] = s1[0];
+		part[2 * b + 1] = s2[0];
 	}
-	sh[threadIdx.x] = acc;
-	__syncthreads();
-	for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-		if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-		__syncthreads();
+}
+
+// in_final: per plane, the scale a and shift b of y = x*a + b from the
+// partial sums (population variance, epsilon, the channel's scale and bias).
+__global__ void in_final(const double* __restrict__ part, float* __restrict__ ab, const float* __restrict__ scale,
+		const float* __restrict__ bias, int planes, int C, int sp, int nchunks, float eps) {
+	GRID_LOOP(p, planes) {
+		double s = 0, q = 0;
+		for (int j = 0; j < nchunks; j++) {
+			s += part[2 * (p * nchunks + j)];
+			q += part[2 * (p * nchunks + j) + 1];
+		}
+		double mean = s / sp;
+		double var = q / sp - mean * mean;
+		if (var < 0) var = 0;
+		double inv = 1.0 / sqrt(var + (double)eps);
+		int c = (int)(p % C);
+		ab[2 * p] = (float)(scale[c] * inv);
+		ab[2 * p + 1] = (float)(bias[c] - mean * scale[c] * inv);
 	}
-	double inv = 1.0 / sqrt(sh[0] / sp + (double)eps);
-	float a = (float)(scale[c] * inv);
-	float b = (float)(bias[c] - mean * scale[c] * inv);
-	for (int i = threadIdx.x; i < sp; i += blockDim.x) yp[i] = activate(xp[i] * a + b, act, lo, hi);
+}
+
+// in_apply: y = act(x*a[plane] + b[plane]) over n elements, sp per plane.
+__global__ void in_apply(const float* __restrict__ x, float* __restrict__ y, const float* __restrict__ ab, int sp,
+		long long n, int act, float lo, float hi) {
+	GRID_LOOP(i, n) {
+		long long p = i / sp;
+		y[i] = activate(x[i] * ab[2 * p] + ab[2 * p + 1], act, lo, hi);
+	}
 }
 
 // Per-channel affine y = x*a[c] + b[c] over [N][C][sp] (BatchNormalization
