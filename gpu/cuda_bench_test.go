@@ -33,6 +33,8 @@ type throughput struct {
 	// Fraction = ImagesPerS / ModelOnlyImagesPerS.
 	Fraction float64 `json:"fraction_of_model_only"`
 	Runs     int     `json:"runs"`
+	// TF32: Options.TF32 (tensor-core GEMM); false is exact float32.
+	TF32 bool `json:"tf32"`
 }
 
 // TestThroughput measures images/s on the GPU (set SLUICE_GPU_BENCH=1; it
@@ -63,37 +65,42 @@ func TestThroughput(t *testing.T) {
 			testenv.Missing(t, "model fixture %s: %v", path, err)
 			continue
 		}
-		g, err := onnx.Load(ctx, path, onnx.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Dynamic height and width: the classifiers end in a global pool.
-		in := &g.Inputs[0]
-		in.Shape = []int{-1, in.Shape[1], -1, -1}
-		s, err := NewSession(ctx, g, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, sh := range plans[m] {
-			x := randTensor(newRand(uint64(sh.batch)), -2, 2, sh.batch, 3, sh.h, sh.w)
-			feeds := map[string]*nn.Tensor{in.Name: x}
-			row, err := measure(ctx, s, feeds, secs)
+		for _, tf32 := range []bool{false, true} {
+			g, err := onnx.Load(ctx, path, onnx.Options{})
 			if err != nil {
-				t.Fatalf("%s batch %d %dx%d: %v", m, sh.batch, sh.w, sh.h, err)
+				t.Fatal(err)
 			}
-			row.Model, row.Device, row.Batch, row.Height, row.Width = m, s.Device().Name, sh.batch, sh.h, sh.w
-			rows = append(rows, row)
-			if os.Getenv("SLUICE_GPU_PROFILE") != "" && (sh.batch == 32 || m == "transformernet") {
-				prof, err := s.Profile(ctx, feeds, 3)
-				if err != nil {
-					t.Fatal(err)
+			// Dynamic height and width: the classifiers end in a global pool.
+			in := &g.Inputs[0]
+			in.Shape = []int{-1, in.Shape[1], -1, -1}
+			s, err := NewSession(ctx, g, Options{TF32: tf32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sh := range plans[m] {
+				if tf32 && sh.batch != 32 && m != "transformernet" {
+					continue // TF32 rows: batch 32, and TransformerNet's two
 				}
-				t.Logf("%s batch %d %dx%d per operator (synchronised after each step): %s", m, sh.batch, sh.w, sh.h, profLine(prof))
+				x := randTensor(newRand(uint64(sh.batch)), -2, 2, sh.batch, 3, sh.h, sh.w)
+				feeds := map[string]*nn.Tensor{in.Name: x}
+				row, err := measure(ctx, s, feeds, secs)
+				if err != nil {
+					t.Fatalf("%s batch %d %dx%d: %v", m, sh.batch, sh.w, sh.h, err)
+				}
+				row.Model, row.Device, row.Batch, row.Height, row.Width, row.TF32 = m, s.Device().Name, sh.batch, sh.h, sh.w, tf32
+				rows = append(rows, row)
+				if os.Getenv("SLUICE_GPU_PROFILE") != "" && (sh.batch == 32 || m == "transformernet") {
+					prof, err := s.Profile(ctx, feeds, 3)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("%s batch %d %dx%d tf32=%v per operator (synchronised after each step): %s", m, sh.batch, sh.w, sh.h, tf32, profLine(prof))
+				}
+				t.Logf("%-15s batch %3d %4dx%-4d tf32=%-5v %9.1f images/s end-to-end  %9.1f model-only  fraction %.2f  (%d runs)",
+					m, sh.batch, sh.w, sh.h, tf32, row.ImagesPerS, row.ModelOnlyImagesPerS, row.Fraction, row.Runs)
 			}
-			t.Logf("%-15s batch %3d %4dx%-4d  %9.1f images/s end-to-end  %9.1f model-only  fraction %.2f  (%d runs)",
-				m, sh.batch, sh.w, sh.h, row.ImagesPerS, row.ModelOnlyImagesPerS, row.Fraction, row.Runs)
+			s.Close()
 		}
-		s.Close()
 	}
 	var sb strings.Builder
 	for _, r := range rows {

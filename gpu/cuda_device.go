@@ -37,6 +37,7 @@ type device struct {
 	mod     cu.Module
 	fns     map[string]cu.Function
 	blas    *cublas.Standard
+	tf32    bool // the handle's current math mode
 }
 
 var devices struct {
@@ -232,10 +233,16 @@ func devSlice(p cu.DevicePtr, n int) []float32 {
 
 // sgemm computes, in cuBLAS's column-major terms,
 // C[m×n] = alpha·op(A)·op(B) + beta·C.
-func (d *device) sgemm(tA, tB bool, m, n, k int, alpha float32, a cu.DevicePtr, lda int, b cu.DevicePtr, ldb int,
+func (d *device) sgemm(tf32, tA, tB bool, m, n, k int, alpha float32, a cu.DevicePtr, lda int, b cu.DevicePtr, ldb int,
 	beta float32, c cu.DevicePtr, ldc int) error {
 	if m == 0 || n == 0 {
 		return nil
+	}
+	if tf32 != d.tf32 {
+		if err := setTF32(d.blas, tf32); err != nil {
+			return err
+		}
+		d.tf32 = tf32
 	}
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if tA {
@@ -250,6 +257,7 @@ func (d *device) sgemm(tA, tB bool, m, n, k int, alpha float32, a cu.DevicePtr, 
 		// failed handle is replaced.
 		d.blas.Close()
 		d.blas = cublas.New()
+		d.tf32 = false
 		return fmt.Errorf("gpu: cuBLAS Sgemm(%d×%d×%d): %w", m, n, k, err)
 	}
 	return nil

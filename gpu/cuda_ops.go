@@ -295,7 +295,7 @@ func compileConv(n *graph.Node, opset int, c *cctx) (opFunc, error) {
 			}
 			// tmp[M][cols] = W[M][K] · col[K][cols], in column-major terms
 			// tmpᵀ = colᵀ · Wᵀ.
-			if err := d.sgemm(false, false, cols, M, K, 1, col, cols, wp, K, 0, tmp, cols); err != nil {
+			if err := d.sgemm(x.s.tf32, false, false, cols, M, K, 1, col, cols, wp, K, 0, tmp, cols); err != nil {
 				return err
 			}
 			if !inplace || bias != 0 || res != 0 || act != actNone {
@@ -387,7 +387,7 @@ func compileGemm(n *graph.Node, opset int, c *cctx) (opFunc, error) {
 			b = 1
 		}
 		// Row-major Y = op(A)·op(B) is column-major Yᵀ = op(B)ᵀ·op(A)ᵀ.
-		return x.s.d.sgemm(tB, tA, N, M, K, alpha, bp, bs[1], ap, as[1], b, Y.ptr, N)
+		return x.s.d.sgemm(x.s.tf32, tB, tA, N, M, K, alpha, bp, bs[1], ap, as[1], b, Y.ptr, N)
 	}, nil
 }
 
@@ -415,7 +415,7 @@ func compileMatMul(n *graph.Node, opset int, c *cctx) (opFunc, error) {
 		if err != nil {
 			return err
 		}
-		return x.s.d.sgemm(false, false, N, M, K, 1, bp, N, ap, K, 0, Y.ptr, N)
+		return x.s.d.sgemm(x.s.tf32, false, false, N, M, K, 1, bp, N, ap, K, 0, Y.ptr, N)
 	}, nil
 }
 

@@ -36,6 +36,7 @@ type Session struct {
 	d        *device
 	g        *graph.Graph
 	maxElems int64
+	tf32     bool
 	stats    graph.Stats
 	slots    map[string]int
 	nslots   int
@@ -96,7 +97,7 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 	if _, err := graph.InferShapes(g, nil); err != nil {
 		return nil, fmt.Errorf("%w: %w", nn.ErrMalformedModel, err)
 	}
-	s := &Session{g: g, slots: map[string]int{}, maxElems: opts.MaxTensorElements}
+	s := &Session{g: g, slots: map[string]int{}, maxElems: opts.MaxTensorElements, tf32: opts.TF32}
 	if s.maxElems <= 0 {
 		s.maxElems = 1 << 28
 	}

@@ -378,6 +378,48 @@ func TestModels(t *testing.T) {
 	}
 }
 
+// TestModelsTF32 measures the error of TF32 GEMM (Options.TF32) on the
+// fixtures at batch 8; the bound is looser than float32's (docs/gpu.md).
+func TestModelsTF32(t *testing.T) {
+	ctx := context.Background()
+	for _, m := range models {
+		t.Run(m, func(t *testing.T) {
+			path := filepath.Join(modelDir(), m+"_op13.onnx")
+			if _, err := os.Stat(path); err != nil {
+				testenv.Missing(t, "model fixture %s: %v", path, err)
+				return
+			}
+			x := batchOf(readNpy(t, filepath.Join(modelDir(), m+"_input.npy")), 8, 2)
+			cs, err := cpu.Open(ctx, path, cpu.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			gs, err := Open(ctx, path, Options{TF32: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer gs.Close()
+			feeds := map[string]*nn.Tensor{gs.Graph().Inputs[0].Name: x}
+			want, err := cs.Run(ctx, feeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := gs.Run(ctx, feeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, w := range want {
+				e := relL2(got[k].F32(), w.F32())
+				t.Logf("%s batch 8 TF32: relative L2 error %.2e against nn/cpu", m, e)
+				if !(e <= 1e-2) {
+					t.Errorf("%s TF32: relative L2 error %.3g > 1e-2", m, e)
+				}
+			}
+		})
+	}
+}
+
 // diagnose runs the optimized graph with every node output exposed on both
 // backends and reports the first nodes whose outputs differ.
 func diagnose(t *testing.T, path, input string, x *nn.Tensor) {

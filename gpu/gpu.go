@@ -18,6 +18,11 @@ var (
 type Options struct {
 	// Device is the CUDA device ordinal (default 0).
 	Device int
+	// TF32 lets cuBLAS use TF32 tensor cores for GEMM and convolution
+	// (10-bit mantissa products, float32 accumulation): several times the
+	// float32 rate on Ampere and later, at about 1e-3 relative error
+	// (docs/gpu.md has the measured errors). Default: exact float32.
+	TF32 bool
 	// NoOptimize disables the load-time graph rewrites.
 	NoOptimize bool
 	// MaxTensorElements bounds every tensor an operator creates at run

@@ -42,7 +42,7 @@ python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2
 export SLUICE_GPU_MODELS="$T/models" SLUICE_TEST_STRICT=1
 cd "$T"
 echo "== tests"
-timeout 300 ./gpu.test -test.v -test.timeout 280s -test.run 'TestDevices|TestOps|TestRunErrors|TestModels' 2>&1 | tee "$OUT/tests.txt"
+timeout 300 ./gpu.test -test.v -test.timeout 280s -test.run 'TestDevices|TestOps|TestRunErrors|TestModels|TestModelsTF32' 2>&1 | tee "$OUT/tests.txt"
 trc=${PIPESTATUS[0]}
 echo "== throughput"
 SLUICE_GPU_BENCH=1 SLUICE_GPU_BENCH_OUT="$OUT/throughput.jsonl" SLUICE_GPU_BENCH_SECONDS=${SLUICE_GPU_BENCH_SECONDS:-1} \
@@ -56,7 +56,7 @@ if [ -z "${SKIP_TORCH:-}" ]; then
 fi
 echo "== summary"
 grep -E '^(--- FAIL|FAIL|ok|PASS)' "$OUT/tests.txt" | head -20
-grep -E 'relative L2 error' "$OUT/tests.txt" | sed 's/^ *//' | head -12
+grep -E 'relative L2 error' "$OUT/tests.txt" | sed 's/^ *//' | head -16
 grep -E 'images/s end-to-end|per operator' "$OUT/throughput.txt" | sed 's/^ *//'
 grep -s '^{' "$OUT/torch.jsonl"
 echo "tests rc=$trc throughput rc=$brc torch rc=$prc"
