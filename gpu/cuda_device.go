@@ -263,6 +263,22 @@ func (d *device) sgemm(tf32, tA, tB bool, m, n, k int, alpha float32, a cu.Devic
 	return nil
 }
 
+// sgemmBatched is sgemmStridedBatched on the device's handle, in the
+// handle's math mode for tf32.
+func (d *device) sgemmBatched(tf32 bool, m, n, k int, a cu.DevicePtr, lda int, strideA int64, b cu.DevicePtr, ldb int,
+	strideB int64, c cu.DevicePtr, ldc int, strideC int64, count int) error {
+	if m == 0 || n == 0 || count == 0 {
+		return nil
+	}
+	if tf32 != d.tf32 {
+		if err := setTF32(d.blas, tf32); err != nil {
+			return err
+		}
+		d.tf32 = tf32
+	}
+	return sgemmStridedBatched(d.blas, false, false, m, n, k, 1, a, lda, strideA, b, ldb, strideB, 0, c, ldc, strideC, count)
+}
+
 // memory pool -----------------------------------------------------------
 
 // sizeClass rounds a byte count up to 2^k or 1.5·2^k (at least 256 bytes),

@@ -195,7 +195,7 @@ func resolvePads(n *graph.Node, in, k []int, ceil bool) (convGeom, error) {
 	return g, nil
 }
 
-// colLimit bounds the im2col and GEMM scratch of one Conv chunk (floats).
+// colLimit bounds the im2col scratch of one Conv chunk (floats).
 var colLimit int64 = 1 << 26
 
 func compileConv(n *graph.Node, opset int, c *cctx) (opFunc, error) {
@@ -264,43 +264,35 @@ func compileConv(n *graph.Node, opset int, c *cctx) (opFunc, error) {
 		K, P := C*KH*KW, OH*OW
 		pointwise := KH == 1 && KW == 1 && geo.stride[0] == 1 && geo.stride[1] == 1 && allZero(geo.padB) && allZero(geo.padE)
 		nb := N
-		if per := int64(K) * int64(P); per > 0 && int64(nb)*per > colLimit {
+		if per := int64(K) * int64(P); !pointwise && per > 0 && int64(nb)*per > colLimit {
 			nb = max(1, int(colLimit/per))
-		}
-		if per := int64(M) * int64(P); per > 0 && int64(nb)*per > colLimit {
-			nb = max(1, min(nb, int(colLimit/per)))
 		}
 		for n0 := 0; n0 < N; n0 += nb {
 			cnt := min(nb, N-n0)
-			cols := cnt * P
-			var col cu.DevicePtr
-			if pointwise && cnt == 1 {
-				col = off(xp, n0*C*P)
-			} else {
-				if col, err = x.tmp(int64(K) * int64(cols)); err != nil {
+			col := off(xp, n0*C*P) // a 1×1 stride-1 convolution multiplies the input as it lies
+			if !pointwise {
+				if col, err = x.tmp(int64(cnt) * int64(K) * int64(P)); err != nil {
 					return err
 				}
-				if err := d.launch("im2col", int64(K)*int64(cols), pArg(xp), pArg(col), iArg(n0), iArg(cnt), iArg(C), iArg(H), iArg(Wd),
+				if err := d.launch("im2col", int64(cnt)*int64(K)*int64(P), pArg(xp), pArg(col), iArg(n0), iArg(cnt), iArg(C), iArg(H), iArg(Wd),
 					iArg(KH), iArg(KW), iArg(OH), iArg(OW), iArg(geo.stride[0]), iArg(geo.stride[1]), iArg(geo.padB[0]), iArg(geo.padB[1]),
 					iArg(geo.dil[0]), iArg(geo.dil[1])); err != nil {
 					return err
 				}
 			}
-			inplace := cnt == 1
-			var tmp cu.DevicePtr
-			if inplace {
-				tmp = off(Y.ptr, n0*M*P)
-			} else if tmp, err = x.tmp(int64(M) * int64(cols)); err != nil {
+			// Per image, Y[M][P] = W[M][K] · col[K][P], in column-major terms
+			// Yᵀ = colᵀ · Wᵀ; the products land in NCHW order.
+			y := off(Y.ptr, n0*M*P)
+			if err := d.sgemmBatched(x.s.tf32, P, M, K, col, P, int64(K)*int64(P), wp, K, 0, y, P, int64(M)*int64(P), cnt); err != nil {
 				return err
 			}
-			// tmp[M][cols] = W[M][K] · col[K][cols], in column-major terms
-			// tmpᵀ = colᵀ · Wᵀ.
-			if err := d.sgemm(x.s.tf32, false, false, cols, M, K, 1, col, cols, wp, K, 0, tmp, cols); err != nil {
-				return err
-			}
-			if !inplace || bias != 0 || res != 0 || act != actNone {
-				if err := d.launch("conv_epilogue", int64(cnt)*int64(M)*int64(P), pArg(tmp), pArg(Y.ptr), pArg(bias), pArg(res),
-					iArg(n0), iArg(cnt), iArg(M), iArg(P), iArg(act), fArg(lo), fArg(hi)); err != nil {
+			if bias != 0 || res != 0 || act != actNone {
+				r := res
+				if r != 0 {
+					r = off(res, n0*M*P)
+				}
+				if err := d.launch("conv_epilogue", int64(cnt)*int64(M)*int64(P), pArg(y), pArg(bias), pArg(r), uint64(int64(cnt)*int64(M)*int64(P)),
+					iArg(M), iArg(P), iArg(act), fArg(lo), fArg(hi)); err != nil {
 					return err
 				}
 			}
