@@ -23,7 +23,7 @@ var ptx string
 
 // kernelNames are the entry points of kernels.ptx.
 var kernelNames = []string{
-	"im2col", "conv_epilogue", "conv_direct", "pool2d", "plane_reduce", "in_partial", "in_final", "in_apply", "channel_affine",
+	"im2col", "conv_epilogue", "conv_epilogue_wide", "conv_direct", "pool2d", "plane_reduce", "in_partial", "in_final", "in_apply", "channel_affine",
 	"unary", "binary", "add_same", "copy_block", "gather4", "gemm_bias", "fill",
 }
 

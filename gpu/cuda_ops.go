@@ -264,41 +264,90 @@ func compileConv(n *graph.Node, opset int, c *cctx) (opFunc, error) {
 		K, P := C*KH*KW, OH*OW
 		pointwise := KH == 1 && KW == 1 && geo.stride[0] == 1 && geo.stride[1] == 1 && allZero(geo.padB) && allZero(geo.padE)
 		nb := N
-		if per := int64(K) * int64(P); !pointwise && per > 0 && int64(nb)*per > colLimit {
-			nb = max(1, int(colLimit/per))
+		if !pointwise {
+			if per := int64(K) * int64(P); per > 0 && int64(nb)*per > colLimit {
+				nb = max(1, int(colLimit/per))
+			}
+			if per := int64(M) * int64(P); per > 0 && int64(nb)*per > colLimit {
+				nb = max(1, min(nb, int(colLimit/per)))
+			}
+		}
+		epilogue := func(y, r cu.DevicePtr, n int64) error {
+			if bias == 0 && r == 0 && act == actNone {
+				return nil
+			}
+			return d.launch("conv_epilogue", n, pArg(y), pArg(bias), pArg(r), uint64(n), iArg(M), iArg(P), iArg(act), fArg(lo), fArg(hi))
+		}
+		resAt := func(n0 int) cu.DevicePtr {
+			if res == 0 {
+				return 0
+			}
+			return off(res, n0*M*P)
 		}
 		for n0 := 0; n0 < N; n0 += nb {
 			cnt := min(nb, N-n0)
-			col := off(xp, n0*C*P) // a 1×1 stride-1 convolution multiplies the input as it lies
-			if !pointwise {
-				if col, err = x.tmp(int64(cnt) * int64(K) * int64(P)); err != nil {
-					return err
-				}
-				if err := d.launch("im2col", int64(cnt)*int64(K)*int64(P), pArg(xp), pArg(col), iArg(n0), iArg(cnt), iArg(C), iArg(H), iArg(Wd),
-					iArg(KH), iArg(KW), iArg(OH), iArg(OW), iArg(geo.stride[0]), iArg(geo.stride[1]), iArg(geo.padB[0]), iArg(geo.padB[1]),
-					iArg(geo.dil[0]), iArg(geo.dil[1])); err != nil {
-					return err
-				}
-			}
-			// Per image, Y[M][P] = W[M][K] · col[K][P], in column-major terms
-			// Yᵀ = colᵀ · Wᵀ; the products land in NCHW order.
 			y := off(Y.ptr, n0*M*P)
-			if err := d.sgemmBatched(x.s.tf32, P, M, K, col, P, int64(K)*int64(P), wp, K, 0, y, P, int64(M)*int64(P), cnt); err != nil {
-				return err
-			}
-			if bias != 0 || res != 0 || act != actNone {
-				r := res
-				if r != 0 {
-					r = off(res, n0*M*P)
+			switch {
+			case pointwise && cnt > 1:
+				// A 1×1 stride-1 convolution multiplies each image as it
+				// lies: per image Y[M][P] = W[M][K] · X[K][P], one strided
+				// batched GEMM (column-major Yᵀ = Xᵀ · Wᵀ), straight into NCHW.
+				if err := d.sgemmBatched(x.s.tf32, P, M, K, off(xp, n0*C*P), P, int64(K)*int64(P), wp, K, 0, y, P, int64(M)*int64(P), cnt); err != nil {
+					return err
 				}
-				if err := d.launch("conv_epilogue", int64(cnt)*int64(M)*int64(P), pArg(y), pArg(bias), pArg(r), uint64(int64(cnt)*int64(M)*int64(P)),
-					iArg(M), iArg(P), iArg(act), fArg(lo), fArg(hi)); err != nil {
+				if err := epilogue(y, resAt(n0), int64(cnt)*int64(M)*int64(P)); err != nil {
+					return err
+				}
+			case cnt == 1:
+				col := off(xp, n0*C*P)
+				if !pointwise {
+					if col, err = im2col(x, xp, n0, 1, C, H, Wd, KH, KW, OH, OW, geo); err != nil {
+						return err
+					}
+				}
+				if err := d.sgemm(x.s.tf32, false, false, P, M, K, 1, col, P, wp, K, 0, y, P); err != nil {
+					return err
+				}
+				if err := epilogue(y, resAt(n0), int64(M)*int64(P)); err != nil {
+					return err
+				}
+			default:
+				// Wide layout: col[K][cnt·P], one GEMM tmp[M][cnt·P] =
+				// W · col (column-major tmpᵀ = colᵀ · Wᵀ), and an epilogue that
+				// adds bias and residual, activates and writes NCHW.
+				cols := cnt * P
+				col, err := im2col(x, xp, n0, cnt, C, H, Wd, KH, KW, OH, OW, geo)
+				if err != nil {
+					return err
+				}
+				tmp, err := x.tmp(int64(M) * int64(cols))
+				if err != nil {
+					return err
+				}
+				if err := d.sgemm(x.s.tf32, false, false, cols, M, K, 1, col, cols, wp, K, 0, tmp, cols); err != nil {
+					return err
+				}
+				if err := d.launch("conv_epilogue_wide", int64(cnt)*int64(M)*int64(P), pArg(tmp), pArg(Y.ptr), pArg(bias), pArg(res),
+					iArg(n0), iArg(cnt), iArg(M), iArg(P), iArg(act), fArg(lo), fArg(hi)); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	}, nil
+}
+
+// im2col writes the columns of images n0..n0+nb of x into scratch:
+// col[k][img·P + p].
+func im2col(x *exec, xp cu.DevicePtr, n0, nb, C, H, W, KH, KW, OH, OW int, geo convGeom) (cu.DevicePtr, error) {
+	n := int64(nb) * int64(C*KH*KW) * int64(OH*OW)
+	col, err := x.tmp(n)
+	if err != nil {
+		return 0, err
+	}
+	return col, x.s.d.launch("im2col", n, pArg(xp), pArg(col), iArg(n0), iArg(nb), iArg(C), iArg(H), iArg(W),
+		iArg(KH), iArg(KW), iArg(OH), iArg(OW), iArg(geo.stride[0]), iArg(geo.stride[1]), iArg(geo.padB[0]), iArg(geo.padB[1]),
+		iArg(geo.dil[0]), iArg(geo.dil[1]))
 }
 
 func allZero(s []int) bool {

@@ -26,18 +26,18 @@ __device__ __forceinline__ float activate(float v, int act, float lo, float hi) 
 
 extern "C" {
 
-// im2col for a chunk of nb images starting at image n0, one [K][P] matrix
-// per image: col[img][k][p] with k = (c*KH + ky)*KW + kx, P = OH*OW.
+// im2col for a chunk of nb images starting at image n0: col[k][img*P + p]
+// with k = (c*KH + ky)*KW + kx, P = OH*OW.
 __global__ void im2col(const float* __restrict__ x, float* __restrict__ col, int n0, int nb, int C, int H, int W,
 		int KH, int KW, int OH, int OW, int sh, int sw, int ph, int pw, int dh, int dw) {
 	long long P = (long long)OH * OW;
-	long long KP = (long long)C * KH * KW * P;
-	long long total = (long long)nb * KP;
+	long long cols = (long long)nb * P;
+	long long total = (long long)C * KH * KW * cols;
 	GRID_LOOP(i, total) {
-		int img = (int)(i / KP);
-		long long r = i - (long long)img * KP;
-		long long k = r / P;
-		int p = (int)(r - k * P);
+		long long k = i / cols;
+		long long j = i - k * cols;
+		int img = (int)(j / P);
+		int p = (int)(j - (long long)img * P);
 		int oy = p / OW, ox = p - (p / OW) * OW;
 		int kx = (int)(k % KW);
 		int ky = (int)((k / KW) % KH);
@@ -48,6 +48,25 @@ __global__ void im2col(const float* __restrict__ x, float* __restrict__ col, int
 		if (iy >= 0 && iy < H && ix >= 0 && ix < W)
 			v = x[(((long long)(n0 + img) * C + c) * H + iy) * W + ix];
 		col[i] = v;
+	}
+}
+
+// Conv epilogue of the wide layout: tmp is the GEMM result [M][nb*P] of images n0..n0+nb;
+// y[n0+img][m][p] = act(tmp + bias[m] + res[n0+img][m][p]). bias and res
+// may be null. When inplace is set, tmp and y are one [nb][M][P] buffer
+// (nb == 1) and the element is updated where it lies.
+__global__ void conv_epilogue_wide(const float* tmp, float* y, const float* __restrict__ bias,
+		const float* __restrict__ res, int n0, int nb, int M, int P, int act, float lo, float hi) {
+	long long total = (long long)nb * M * P;
+	GRID_LOOP(i, total) {
+		int p = (int)(i % P);
+		int m = (int)((i / P) % M);
+		int img = (int)(i / ((long long)P * M));
+		float v = tmp[((long long)m * nb + img) * P + p];
+		if (bias) v += bias[m];
+		long long o = ((long long)(n0 + img) * M + m) * P + p;
+		if (res) v += res[o];
+		y[o] = activate(v, act, lo, hi);
 	}
 }
 
