@@ -380,8 +380,9 @@ func TestModels(t *testing.T) {
 
 // TestModelsTF32 measures the error of TF32 GEMM (Options.TF32) on the
 // fixtures at batch 8. TF32 does not meet float32's 1e-3: measured on an
-// H200 3.7e-4 (squeezenet1_1) to 1.04e-2 (mobilenet_v2) (docs/gpu.md); the
-// bound here, 5e-2, catches a broken TF32 path, not rounding.
+// H200 from 2.6e-4 (squeezenet1_1) up to 1.04e-2 (mobilenet_v2)
+// (docs/gpu.md); the bound here, 5e-2, catches a broken TF32 path, not
+// rounding.
 func TestModelsTF32(t *testing.T) {
 	ctx := context.Background()
 	for _, m := range models {
