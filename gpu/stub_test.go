@@ -62,7 +62,7 @@ func TestDefaultBuildHasNoCUDA(t *testing.T) {
 		}
 	}
 	// The same query with the tag does list it: the check above can fail.
-	out, err = exec.Command(gobin, "list", "-deps", "-tags", "cuda", "../cmd/sluice").CombinedOutput()
+	out, err = exec.Command(gobin, "list", "-e", "-deps", "-tags", "cuda", "../cmd/sluice").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list -deps -tags cuda ../cmd/sluice: %v\n%s", err, out)
 	}
