@@ -5,15 +5,18 @@
 // The CUDA backend is compiled only with the build tag `cuda`
 // (go build -tags cuda). It uses gorgonia.org/cu for the driver API
 // (context, memory, module loading, kernel launches) and cuBLAS
-// (gorgonia.org/cu/blas) for GEMM: Gemm directly, Conv as im2col over a
-// chunk of the batch followed by one GEMM and a fused epilogue (bias,
-// residual, Relu/Clip/LeakyRelu, back to NCHW); grouped and depthwise Conv
-// as a direct kernel. The other operators (pooling, normalisation,
+// (gorgonia.org/cu/blas) for GEMM: Gemm directly; Conv as a strided-batched
+// GEMM over the images as they lie (batched 1×1 stride-1), im2col and one
+// GEMM per image (batch 1) or im2col of a chunk of the batch with one wide
+// GEMM, each followed by a fused epilogue (bias, residual,
+// Relu/Clip/LeakyRelu, NCHW); grouped and depthwise Conv as a direct
+// kernel. The other operators (pooling, normalisation,
 // element-wise, Concat, Pad, nearest Resize) are CUDA kernels of this
 // package (kernels/kernels.cu), compiled to PTX by `go generate` (nvcc) and
 // committed (kernels.ptx, embedded), so a build needs the CUDA headers and
 // libraries but not nvcc. There is no cuDNN dependency. Arithmetic is
-// float32 throughout (cuBLAS in its default, non-TF32 math mode).
+// float32 throughout (cuBLAS in its default, non-TF32 math mode) unless
+// Options.TF32 is set.
 //
 // gorgonia.org/cu initialises CUDA in its package init and exits the
 // process when that fails, so only the `cuda` build imports it: without
