@@ -4,6 +4,7 @@ package gpu
 
 import (
 	"context"
+	"time"
 
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
@@ -42,3 +43,19 @@ func (s *Session) Close() error { return nil }
 
 // Graph returns nil: there is no session without the `cuda` tag.
 func (s *Session) Graph() *graph.Graph { return nil }
+
+// Device is the zero DeviceInfo: there is no device without the `cuda` tag.
+func (s *Session) Device() DeviceInfo { return DeviceInfo{} }
+
+// Stats is zero without the `cuda` tag.
+func (s *Session) Stats() graph.Stats { return graph.Stats{} }
+
+// ModelOnly answers ErrNotBuilt.
+func (s *Session) ModelOnly(ctx context.Context, inputs map[string]*nn.Tensor, iters int) (time.Duration, error) {
+	return 0, ErrNotBuilt
+}
+
+// Profile answers ErrNotBuilt.
+func (s *Session) Profile(ctx context.Context, inputs map[string]*nn.Tensor, iters int) (map[string]time.Duration, error) {
+	return nil, ErrNotBuilt
+}

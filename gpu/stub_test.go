@@ -34,6 +34,12 @@ func TestStubAnswersBuiltWithoutCUDA(t *testing.T) {
 	if _, err := s.Run(context.Background(), map[string]*nn.Tensor{}); !errors.Is(err, ErrNotBuilt) {
 		t.Fatalf("Run = %v", err)
 	}
+	if _, err := s.ModelOnly(context.Background(), nil, 1); !errors.Is(err, ErrNotBuilt) {
+		t.Fatalf("ModelOnly = %v", err)
+	}
+	if _, err := s.Profile(context.Background(), nil, 1); !errors.Is(err, ErrNotBuilt) {
+		t.Fatalf("Profile = %v", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}
