@@ -54,6 +54,9 @@ type StepContext struct {
 	// Progress, when not nil, receives the step's progress (items done, rate, ETA, bottleneck)
 	// for the run's display; a step calls it every few seconds at most.
 	Progress func(Progress)
+	// Device is where in-process work should run: "" (the CPU) or DeviceCUDA on the
+	// local-gpu target.
+	Device string
 }
 
 // Progress is how far a running step is, for progress displays.
@@ -128,10 +131,11 @@ type Registry struct {
 	targets map[string]Target
 }
 
-// NewRegistry returns a registry with the local target.
+// NewRegistry returns a registry with the local and local-gpu targets.
 func NewRegistry() *Registry {
 	r := &Registry{targets: map[string]Target{}}
 	r.Add(Local{})
+	r.Add(LocalGPU{})
 	return r
 }
 
