@@ -11,4 +11,8 @@
 // and the listener, and on ctx's end shuts down in two stages: stop accepting and drain the
 // requests, then let the executing runs end within the grace period (after it they are canceled
 // and put back in the queue).
+//
+// Step progress: the server's event observer keeps the latest progress report of each running
+// dataflow step (in memory, dropped when the step or run ends) for the run JSON (api.Config.
+// Progress) and the gauges sluice_step_items_per_second and sluice_step_items_done.
 package server

@@ -104,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.API = api.New(api.Config{Workspace: cfg.Workspace, Catalog: s.Catalog, Scheduler: s.Sched, Metrics: s.reg.Handler(),
-		Web: web.Handler(), MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.TLSCert != "", Observe: s.m.request,
+		Web: web.Handler(), Progress: s.m.Progress, MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.TLSCert != "", Observe: s.m.request,
 		Logger: cfg.Logger})
 	return s, nil
 }
@@ -185,8 +185,9 @@ type serverMetrics struct {
 	errors      *metrics.Counter
 	fires       *metrics.Counter
 
-	mu      sync.Mutex
-	started map[string]time.Time // run id + "/" + step -> when it started running
+	mu       sync.Mutex
+	started  map[string]time.Time                   // run id + "/" + step -> when it started running
+	progress map[string]map[string]compute.Progress // run id -> step -> latest progress, while it runs
 }
 
 func newServerMetrics(s *Server) *serverMetrics {
@@ -200,8 +201,9 @@ func newServerMetrics(s *Server) *serverMetrics {
 		stepsEnded: metrics.NewCounter("sluice_steps_total", "Steps that ended in runs of this server, by final status (Reused included).", "status"),
 		errors: metrics.NewCounter("sluice_errors_total",
 			"Errors by kind: http_5xx, step_failed, run_failed, schedule_fire.", "kind"),
-		fires:   metrics.NewCounter("sluice_schedule_fires_total", "Schedule fires by kind and result (ok, error).", "kind", "result"),
-		started: map[string]time.Time{},
+		fires:    metrics.NewCounter("sluice_schedule_fires_total", "Schedule fires by kind and result (ok, error).", "kind", "result"),
+		started:  map[string]time.Time{},
+		progress: map[string]map[string]compute.Progress{},
 	}
 	runs := metrics.NewGaugeFunc("sluice_runs", "Runs in the workspace by status.", func() map[string]float64 {
 		out := map[string]float64{}
@@ -218,12 +220,27 @@ func newServerMetrics(s *Server) *serverMetrics {
 		func() map[string]float64 {
 			return map[string]float64{"pending": float64(s.Runner.Pending()), "executing": float64(s.Runner.Executing())}
 		}, "state")
-	s.reg.Register(runs, queue, m.runsEnded, m.stepsEnded, m.stepDur, m.errors, m.fires, m.requests, m.reqDuration)
+	rate := metrics.NewGaugeFunc("sluice_step_items_per_second",
+		"Items per second of running dataflow steps (parallel, dataflow, score), as last reported.",
+		func() map[string]float64 {
+			return m.progressGauge(func(p compute.Progress) float64 { return p.PerSec })
+		}, "run", "step")
+	done := metrics.NewGaugeFunc("sluice_step_items_done",
+		"Items done by running dataflow steps (parallel, dataflow, score), as last reported.",
+		func() map[string]float64 {
+			return m.progressGauge(func(p compute.Progress) float64 { return float64(p.Done) })
+		}, "run", "step")
+	s.reg.Register(runs, queue, rate, done, m.runsEnded, m.stepsEnded, m.stepDur, m.errors, m.fires, m.requests, m.reqDuration)
 	return m
 }
 
 func (m *serverMetrics) observe(e executor.Event) {
 	if e.Step == "" {
+		if e.Status != state.Running { // ended, requeued or interrupted: no step of it runs now
+			m.mu.Lock()
+			delete(m.progress, e.RunID)
+			m.mu.Unlock()
+		}
 		if e.Status.Terminal() {
 			m.runsEnded.Inc(string(e.Status))
 			if e.Status == state.Failed {
@@ -236,11 +253,23 @@ func (m *serverMetrics) observe(e executor.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
+	case e.Status == state.Running && e.Progress != nil:
+		// A report arriving after the step ended (it never should) is not kept.
+		if _, ok := m.started[key]; ok {
+			steps := m.progress[e.RunID]
+			if steps == nil {
+				steps = map[string]compute.Progress{}
+				m.progress[e.RunID] = steps
+			}
+			steps[e.Step] = *e.Progress
+		}
 	case e.Status == state.Running:
 		if _, ok := m.started[key]; !ok {
 			m.started[key] = e.Time
 		}
+		m.dropProgress(e.RunID, e.Step) // a new attempt starts from nothing
 	case e.Status.Terminal():
+		m.dropProgress(e.RunID, e.Step)
 		m.stepsEnded.Inc(string(e.Status))
 		if t, ok := m.started[key]; ok {
 			m.stepDur.Observe(e.Time.Sub(t).Seconds(), string(e.Status))
@@ -249,7 +278,48 @@ func (m *serverMetrics) observe(e executor.Event) {
 		if e.Status == state.Failed {
 			m.errors.Inc("step_failed")
 		}
+	default:
+		m.dropProgress(e.RunID, e.Step)
 	}
+}
+
+// dropProgress forgets a step's progress; m.mu is held.
+func (m *serverMetrics) dropProgress(run, step string) {
+	if steps := m.progress[run]; steps != nil {
+		delete(steps, step)
+		if len(steps) == 0 {
+			delete(m.progress, run)
+		}
+	}
+}
+
+// Progress returns the latest progress of each running step of a run that reports it (dataflow
+// steps); nil when none does.
+func (m *serverMetrics) Progress(run string) map[string]compute.Progress {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	steps := m.progress[run]
+	if len(steps) == 0 {
+		return nil
+	}
+	out := make(map[string]compute.Progress, len(steps))
+	for k, v := range steps {
+		out[k] = v
+	}
+	return out
+}
+
+// progressGauge is one value of each running step's progress, keyed by run and step.
+func (m *serverMetrics) progressGauge(value func(compute.Progress) float64) map[string]float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]float64{}
+	for run, steps := range m.progress {
+		for step, p := range steps {
+			out[run+"\xff"+step] = value(p)
+		}
+	}
+	return out
 }
 
 func (m *serverMetrics) request(route string, code int, d time.Duration) {

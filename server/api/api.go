@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/server/catalog"
 	"github.com/sluice-ml/sluice/server/schedule"
 	"github.com/sluice-ml/sluice/store/state"
@@ -24,6 +25,9 @@ type Config struct {
 	// Metrics serves GET /metrics; Web serves GET / and every other path the API does not own.
 	Metrics http.Handler
 	Web     http.Handler
+	// Progress, when set, returns the latest progress of the running steps of a run (by step
+	// name) that report it; GET /api/v1/runs/{id} shows it on those steps.
+	Progress func(runID string) map[string]compute.Progress
 	// MaxBodyBytes bounds request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// MaxInFlight bounds the requests handled at once (default 64); the others wait their turn.

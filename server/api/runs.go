@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/executor"
 	"github.com/sluice-ml/sluice/store/state"
 )
@@ -31,6 +32,30 @@ type StepJSON struct {
 	HasLog     bool       `json:"has_log"`
 	Inputs     []state.IO `json:"inputs"`
 	Outputs    []state.IO `json:"outputs"`
+	// Progress: how far a running dataflow step (parallel, dataflow, score) is, as it last
+	// reported (every few seconds); absent for other steps and once the step ends.
+	Progress *ProgressJSON `json:"progress,omitempty"`
+}
+
+// ProgressJSON is a running step's progress.
+type ProgressJSON struct {
+	Done  int64 `json:"done"`
+	Total int64 `json:"total"` // 0 when unknown
+	// ItemsPerS: items written per second since the step started.
+	ItemsPerS float64 `json:"items_per_s"`
+	// ETAS: seconds left at that rate; null when unknown.
+	ETAS *float64 `json:"eta_s"`
+	// Bottleneck: the stage that limits the rate ("decode-bound", "infer-bound", "write-bound").
+	Bottleneck string `json:"bottleneck,omitempty"`
+}
+
+func progressJSON(p compute.Progress) *ProgressJSON {
+	out := &ProgressJSON{Done: p.Done, Total: p.Total, ItemsPerS: p.PerSec, Bottleneck: p.Bottleneck}
+	if p.ETA > 0 {
+		eta := p.ETA.Seconds()
+		out.ETAS = &eta
+	}
+	return out
 }
 
 // RunJSON is a run with its steps.
@@ -133,6 +158,15 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := runJSON(rec)
+	if a.cfg.Progress != nil {
+		if prog := a.cfg.Progress(rec.ID); prog != nil {
+			for i := range out.Steps {
+				if p, ok := prog[out.Steps[i].Name]; ok && out.Steps[i].Status == string(state.Running) {
+					out.Steps[i].Progress = progressJSON(p)
+				}
+			}
+		}
+	}
 	if src, err := a.cfg.Workspace.GetRunSource(r.Context(), rec.ID); err == nil {
 		out.Version, out.Schedule = src.Version, src.Schedule
 	}

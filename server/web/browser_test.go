@@ -2,20 +2,27 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sluice-ml/sluice/engine/dataflow/jobs" // the parallel job type
 	"github.com/sluice-ml/sluice/internal/testenv"
 	"github.com/sluice-ml/sluice/server"
+	"github.com/sluice-ml/sluice/server/catalog"
 	"github.com/sluice-ml/sluice/store/state"
 )
+
+func init() { jobs.ProgressEvery = 50 * time.Millisecond }
 
 const gatedYAML = `name: gated
 inputs:
@@ -42,44 +49,52 @@ func findChromium() string {
 	return ""
 }
 
-// The run page draws the graph and follows a running step to Finished without a reload.
-func TestRunPageShowsGraphAndLiveStatusInHeadlessChromium(t *testing.T) {
-	chrome := findChromium()
-	if chrome == "" {
-		testenv.Missing(t, "chromium is not installed (apt-get install -y chromium); CI installs it — skipping the browser test")
-	}
+// webStack is a server on a fresh workspace, served over loopback, with a read token.
+type webStack struct {
+	root string
+	srv  *server.Server
+	hs   *httptest.Server
+	tok  string
+}
+
+// newWebStack starts a server; cleanups stop it after opening the gate file (root/gate).
+func newWebStack(t *testing.T) *webStack {
+	t.Helper()
 	root := t.TempDir()
 	ws, err := state.Open(context.Background(), filepath.Join(root, ".sluice"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
+	t.Cleanup(func() { ws.Close() })
 	srv, err := server.New(server.Config{Workspace: ws, Root: root, Workers: 1, Grace: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	if err := srv.Start(sctx); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Stop()
+	t.Cleanup(stop)
+	t.Cleanup(func() { _ = srv.Stop() })
 	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	t.Cleanup(hs.Close)
 	tok, _, err := ws.CreateToken(context.Background(), "browser", state.ScopeRead)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate := filepath.Join(root, "gate")
-	defer os.WriteFile(gate, nil, 0o644) // let the step end whatever happens
-	if _, err := srv.Catalog.Publish(context.Background(), &state.PipelineVersion{Name: "gated", Version: "1", YAML: gatedYAML}, true); err != nil {
-		t.Fatal(err)
-	}
-	run, _, err := srv.Catalog.Submit(context.Background(), catalogSubmission(gate))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Registered last, runs first: let gated steps end whatever happens.
+	t.Cleanup(func() { _ = os.WriteFile(filepath.Join(root, "gate"), nil, 0o644) })
+	return &webStack{root: root, srv: srv, hs: hs, tok: tok}
+}
 
+// newBrowser starts headless Chromium (skipping the test when it is not installed) and returns
+// its context, bounded by a limit for a hung browser only.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	chrome := findChromium()
+	if chrome == "" {
+		testenv.Missing(t, "chromium is not installed (apt-get install -y chromium); CI installs it — skipping the browser test")
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome),
 		chromedp.Flag("headless", true),
@@ -94,20 +109,40 @@ func TestRunPageShowsGraphAndLiveStatusInHeadlessChromium(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	// A bound for a hung browser only; every wait below is for a state the page must reach.
+	t.Cleanup(cancelBrowser)
+	// A bound for a hung browser only; every wait in the tests is for a state the page must reach.
 	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel)
+	return ctx
+}
 
-	eval := func(expr string) string {
+// evaluator evaluates JavaScript expressions that give a string.
+func evaluator(t *testing.T, ctx context.Context) func(expr string) string {
+	return func(expr string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
 		if err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}
 		return v
+	}
+}
+
+// The run page draws the graph and follows a running step to Finished without a reload.
+func TestRunPageShowsGraphAndLiveStatusInHeadlessChromium(t *testing.T) {
+	ctx := newBrowser(t)
+	eval := evaluator(t, ctx)
+	w := newWebStack(t)
+	srv, hs, tok := w.srv, w.hs, w.tok
+	gate := filepath.Join(w.root, "gate")
+	if _, err := srv.Catalog.Publish(context.Background(), &state.PipelineVersion{Name: "gated", Version: "1", YAML: gatedYAML}, true); err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := srv.Catalog.Submit(context.Background(), catalogSubmission(gate))
+	if err != nil {
+		t.Fatal(err)
 	}
 	// ?token= sets the session cookie and redirects to the page without it.
 	if err := chromedp.Do(ctx,
@@ -152,5 +187,96 @@ func TestRunPageShowsGraphAndLiveStatusInHeadlessChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/pipelines"),
 		chromedp.WaitReady(chromedp.CSS(`a[href="/pipelines/gated"]`))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// slowParallelYAML: a parallel step over the files of ./items, one per mini-batch; every item but
+// item-00 and item-01 waits for the gate file, so the step reports progress (2 of 6 items done)
+// until the test opens it.
+const slowParallelYAML = `name: slowpar
+inputs:
+  items: {type: uri_folder, path: ./items}
+  gate: {type: string}
+jobs:
+  work:
+    type: parallel
+    command: |
+      while IFS= read -r f; do
+        case "$f" in
+          *item-00.txt|*item-01.txt) ;;
+          *) while [ ! -e ${{inputs.gate}} ]; do sleep 0.05; done ;;
+        esac
+        echo ok
+      done < {minibatch}
+    inputs: {items: ${{parent.inputs.items}}, gate: ${{parent.inputs.gate}}}
+    input_data: items
+    outputs: {results: {type: uri_folder}}
+    mini_batch_size: "1"
+    process_count_per_node: 2
+    run_invocation_timeout: 0
+`
+
+// A running parallel step shows "N/M items · X items/s · ETA · bottleneck" next to its status,
+// and on its graph node, until it ends.
+func TestRunPageShowsItemsPerSecondOfARunningDataflowStepInHeadlessChromium(t *testing.T) {
+	ctx := newBrowser(t)
+	eval := evaluator(t, ctx)
+	w := newWebStack(t)
+	items := filepath.Join(w.root, "items")
+	if err := os.MkdirAll(items, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		if err := os.WriteFile(filepath.Join(items, fmt.Sprintf("item-%02d.txt", i)), []byte(fmt.Sprintf("item %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gate := filepath.Join(w.root, "gate")
+	if _, err := w.srv.Catalog.Publish(context.Background(), &state.PipelineVersion{Name: "slowpar", Version: "1", YAML: slowParallelYAML}, true); err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := w.srv.Catalog.Submit(context.Background(), catalog.Submission{Pipeline: "slowpar", Parameters: map[string]string{"gate": gate}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reports come every 50ms and the page polls every second; the step waits for the gate, so
+	// the page must come to show 2 of 6 items done (the browser's bound is the only deadline).
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(w.hs.URL+"/runs/"+run.ID+"?token="+w.tok),
+		chromedp.WaitReady(chromedp.CSS(`g.node[data-step="work"][data-status="Running"]`)),
+	); err != nil {
+		t.Fatalf("run page: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(document.querySelector('tr[data-step="work"] span.progress') || {}).textContent?.includes("2/6 items") || false`)); err != nil {
+		t.Fatalf("progress of the running step: %v (row %q)", err, eval(`document.querySelector('tr[data-step="work"]')?.textContent || ""`))
+	}
+	row := eval(`document.querySelector('tr[data-step="work"] td:nth-child(2)').textContent`)
+	m := regexp.MustCompile(`^Running 2/6 items · ([0-9.]+) items/s · ETA [0-9.]+ (ms|s|min [0-9]+ s) · [a-z]+-bound$`).FindStringSubmatch(row)
+	if m == nil {
+		t.Fatalf("status cell of the running step: %q", row)
+	}
+	if rate, err := strconv.ParseFloat(m[1], 64); err != nil || rate <= 0 {
+		t.Fatalf("items/s in %q: %v %v", row, rate, err)
+	}
+	node := eval(`document.querySelector('g.node[data-step="work"] text.prog').textContent`)
+	nm := regexp.MustCompile(`^2/6 · ([0-9.]+) items/s$`).FindStringSubmatch(node)
+	if nm == nil {
+		t.Fatalf("graph node of the running step: %q", node)
+	}
+	if rate, err := strconv.ParseFloat(nm[1], 64); err != nil || rate <= 0 {
+		t.Fatalf("items/s on the graph node %q: %v %v", node, rate, err)
+	}
+	t.Logf("running step: %q; node: %q", row, node)
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.WaitReady(chromedp.CSS(`g.node[data-step="work"][data-status="Finished"]`)),
+		chromedp.WaitReady(chromedp.CSS(`div[data-status="Finished"]`)),
+	); err != nil {
+		t.Fatalf("live update: %v", err)
+	}
+	if left := eval(`(document.querySelector('tr[data-step="work"] span.progress') ? "row " : "") + document.querySelector('g.node[data-step="work"] text.prog').textContent`); left != "" {
+		t.Fatalf("the finished step still shows progress: %q", left)
 	}
 }

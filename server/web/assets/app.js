@@ -37,6 +37,14 @@ function fmtDur(s) {
   if (s < 120) return s.toFixed(1) + " s";
   return Math.floor(s / 60) + " min " + Math.round(s % 60) + " s";
 }
+// fmtProgress renders a running step's progress: "120/2000 items · 85.3 items/s · ETA 22.0 s · decode-bound".
+function fmtProgress(p) {
+  let t = (p.total ? p.done + "/" + p.total : p.done) + " items · " + fmtRate(p.items_per_s) + " items/s";
+  if (p.eta_s) t += " · ETA " + fmtDur(p.eta_s);
+  if (p.bottleneck) t += " · " + p.bottleneck;
+  return t;
+}
+function fmtRate(r) { return r >= 100 ? Math.round(r).toString() : r.toFixed(r >= 10 ? 1 : 2); }
 function statusSpan(s) { return el("span", { class: "status s-" + s, text: s }); }
 function link(href, text) { return el("a", { href, text }); }
 function fail(err) { main.replaceChildren(el("p", { class: "s-Failed", text: "Error: " + err.message })); }
@@ -95,14 +103,14 @@ function layout(steps) {
   for (const s of steps) {
     const c = depth[s.name];
     cols[c] = (cols[c] || 0) + 1;
-    pos[s.name] = { x: 20 + c * 220, y: 20 + (cols[c] - 1) * 90 };
+    pos[s.name] = { x: 20 + c * 220, y: 20 + (cols[c] - 1) * (NH + 26) };
   }
   const w = 20 + (Math.max(0, ...Object.values(depth)) + 1) * 220;
-  const h = 20 + Math.max(1, ...Object.values(cols)) * 90;
+  const h = 20 + Math.max(1, ...Object.values(cols)) * (NH + 26);
   return { pos, w, h };
 }
 
-const NW = 180, NH = 64;
+const NW = 180, NH = 80;
 
 function drawGraph(run, onSelect) {
   const { pos, w, h } = layout(run.steps);
@@ -127,7 +135,9 @@ function drawGraph(run, onSelect) {
     const name = sv("text", { class: "name", x: 10, y: 18 }); name.textContent = s.name;
     const st = sv("text", { class: "st", x: 10, y: 36 });
     const info = sv("text", { class: "info", x: 10, y: 54 });
-    g.append(name, st, info);
+    const prog = sv("text", { class: "prog", x: 10, y: 71 });
+    const tip = sv("title");
+    g.append(tip, name, st, info, prog);
     g.addEventListener("click", () => onSelect(s.name));
     svg.append(g);
   }
@@ -142,6 +152,11 @@ function updateGraph(svg, run) {
     g.dataset.status = s.status;
     g.querySelector("text.st").textContent = s.status + (s.attempts > 1 ? " (attempt " + s.attempts + ")" : "");
     g.querySelector("text.info").textContent = s.reused ? "reused" : fmtDur(s.duration_s);
+    // A running dataflow step's progress: the count and rate on the node, everything in its tooltip.
+    const p = s.status === "Running" && s.progress;
+    g.querySelector("text.prog").textContent = p ?
+      (p.total ? p.done + "/" + p.total : p.done) + " · " + fmtRate(p.items_per_s) + " items/s" : "";
+    g.querySelector("title").textContent = s.name + ": " + s.status + (p ? " · " + fmtProgress(p) : "");
   }
 }
 
@@ -149,7 +164,8 @@ function stepsTable(run) {
   const t = el("table", { id: "steps" }, el("tr", {}, el("th", { text: "Step" }), el("th", { text: "Status" }),
     el("th", { text: "Duration" }), el("th", { text: "Reused" }), el("th", { text: "Attempts" }), el("th", { text: "Message" })));
   for (const s of run.steps) {
-    t.append(el("tr", { "data-step": s.name }, el("td", { text: s.name }), el("td", {}, statusSpan(s.status)),
+    t.append(el("tr", { "data-step": s.name }, el("td", { text: s.name }), el("td", {}, statusSpan(s.status),
+        s.status === "Running" && s.progress ? el("span", { class: "progress", text: " " + fmtProgress(s.progress) }) : ""),
       el("td", { text: fmtDur(s.duration_s) }), el("td", { text: s.reused ? "from " + s.reused_from : "no" }),
       el("td", { text: String(s.attempts) }), el("td", { text: s.message || "" })));
   }
