@@ -19,7 +19,7 @@ import (
 // fixtures are made by scenarios/styletransfer/testdata/gen_fixtures.py (scripts/setup.sh).
 const fixtures = "../../testdata/models"
 
-func fixture(t *testing.T, name string) string {
+func fixture(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(fixtures, name)
 	if _, err := os.Stat(filepath.Join(fixtures, ".style-complete")); err != nil {
