@@ -24,6 +24,17 @@ type Model struct {
 	Dropped []string // stale keys dropped from a .pth
 	sess    *cpu.Session
 	in, out string
+	inShape []int
+}
+
+// CheckSize says whether the model takes w×h frames: an export with a fixed height or width
+// takes only that size.
+func (m *Model) CheckSize(w, h int) error {
+	if s := m.inShape; (s[2] > 0 && s[2] != h) || (s[3] > 0 && s[3] != w) {
+		return fmt.Errorf("model %s: %w: it takes %dx%d frames only, the video's are %dx%d (export it with dynamic height and width)",
+			m.Path, ErrBadInput, s[3], s[2], w, h)
+	}
+	return nil
 }
 
 // LoadModel loads a TransformerNet from a .pth checkpoint (either torch serialization) or an ONNX
@@ -64,7 +75,11 @@ func LoadModel(ctx context.Context, path string, threads int) (*Model, error) {
 	if s := g.Inputs[0].Shape; len(s) != 4 || (s[1] != 3 && s[1] != -1) {
 		return nil, fmt.Errorf("model %s: %w: input shape %v, want N×3×H×W", path, ErrBadInput, s)
 	}
+	if s := g.Outputs[0].Shape; s != nil && (len(s) != 4 || (s[1] != 3 && s[1] != -1)) {
+		return nil, fmt.Errorf("model %s: %w: output shape %v, want N×3×H×W (an image)", path, ErrBadInput, s)
+	}
 	m.in, m.out = g.Inputs[0].Name, g.Outputs[0].Name
+	m.inShape = g.Inputs[0].Shape
 	if m.sess, err = cpu.NewSession(ctx, g, cpu.Options{Threads: threads}); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -149,6 +149,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	defer model.Close()
+	if err := model.CheckSize(w, h); err != nil {
+		return nil, err
+	}
 	res := &Result{Frames: info.Frames, Width: w, Height: h, FrameRate: info.FrameRate, HasAudio: info.HasAudio, ModelFormat: model.Format}
 
 	key, err := runKey(opts, w, h)
