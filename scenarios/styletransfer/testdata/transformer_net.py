@@ -3,6 +3,8 @@
 and stylizing steps of its neural_style.py, for Sluice's fixtures, references and peer."""
 import re
 
+import numpy as np
+
 import torch
 
 
@@ -109,7 +111,7 @@ def stylize(model, frames):
     """frames: uint8 N×H×W×3 (numpy). Returns the float N×3×H'×W' output and neural_style.py's
     uint8 N×H'×W'×3 image (clamp to 0–255, then astype uint8: truncation)."""
     with torch.inference_mode():
-        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()  # ToTensor()*255, exactly
+        x = torch.from_numpy(np.array(frames)).permute(0, 3, 1, 2).float()  # ToTensor()*255, exactly
         y = model(x)
     img = y.clamp(0, 255).permute(0, 2, 3, 1).numpy().astype('uint8')
     return y.numpy(), img
