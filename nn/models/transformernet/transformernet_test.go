@@ -181,3 +181,22 @@ func TestWrongStateDicts(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoad: any checkpoint bytes give a graph or an error, never a panic.
+func FuzzLoad(f *testing.F) {
+	for _, name := range []string{"small_zip.pth", "small_legacy.pth", "nested_zip.pth"} {
+		if b, err := os.ReadFile(filepath.Join("../../pth/testdata", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sd, err := pth.Read(b)
+		if err != nil {
+			return
+		}
+		sd.DropStaleInstanceNormStats()
+		if g, err := FromStateDict(sd); err == nil && g.Validate() != nil {
+			t.Fatal("built an invalid graph")
+		}
+	})
+}
