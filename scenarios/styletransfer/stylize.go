@@ -132,6 +132,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
+	if a, b := filepath.Clean(opts.Input), filepath.Clean(opts.Output); a == b {
+		return nil, fmt.Errorf("stylize: %w: output %s would replace the input", ErrBadInput, opts.Output)
+	}
 	info, err := video.Probe(ctx, opts.Input)
 	if err != nil {
 		if ctx.Err() != nil {
