@@ -19,6 +19,10 @@
 //
 // # Frames
 //
+// Within a segment, frames travel between the decoder, the inference workers and the encoder
+// as Arrow record batches (FrameSchema: the frame index and its packed RGB24 pixels), allocated
+// from Options.Allocator and released by whichever stage consumes them, on every path.
+//
 // Frames enter the network as N×3×H×W float32 pixel values in 0–255 (as the original's
 // ToTensor().mul(255)); the output is clamped to 0–255 and truncated to bytes, as the original's
 // clamp(0, 255).numpy().astype("uint8"). With ContentScale s the frames are first scaled to

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/sluice-ml/sluice/engine/dataflow/ledger"
 	"github.com/sluice-ml/sluice/internal/testenv"
 	"github.com/sluice-ml/sluice/nn"
@@ -181,7 +183,9 @@ func TestStylizeKeepsTimingAudioAndMatchesPyTorch(t *testing.T) {
 	check := []int64{0, 37, 99, 100, 171, 200, 239} // across the three segments and their seams
 	var mu sync.Mutex
 	got := map[int64][]byte{}
-	res, err := Run(ctx, Options{Model: mp, Input: src, Output: out, ContentScale: 2, SegmentFrames: 100, Threads: 1,
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	res, err := Run(ctx, Options{Model: mp, Input: src, Output: out, ContentScale: 2, SegmentFrames: 100, Threads: 1, Allocator: mem,
 		Tap: func(i int64, rgb []byte) {
 			mu.Lock()
 			got[i] = bytes.Clone(rgb)
@@ -298,9 +302,12 @@ func TestSIGKILLThenRerunGivesTheSameFrames(t *testing.T) {
 	// Uninterrupted, with parallel segments and workers: order must not depend on them.
 	whole := base
 	whole.Output, whole.Parallel, whole.Workers = filepath.Join(dir, "whole.mp4"), 2, 2
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	whole.Allocator = mem
 	if _, err := Run(ctx, whole); err != nil {
 		t.Fatal(err)
 	}
+	mem.AssertSize(t, 0)
 
 	killed := base
 	killed.Output = filepath.Join(dir, "killed.mp4")
@@ -389,6 +396,46 @@ func countCommitted(ctx context.Context, t *testing.T, db, key string) int {
 		return 0
 	}
 	return len(p)
+}
+
+// Cancelling mid-run (batches in flight in every stage) returns ctx.Err(), releases every Arrow
+// batch, leaves no output, no partial segment and no ffmpeg; a rerun then finishes.
+func TestCancelMidRunReleasesEverything(t *testing.T) {
+	needFFmpeg(t)
+	mp := model(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "clip.mp4")
+	render(t, src, "48x32", 25, 1, true)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := Options{Model: mp, Input: src, Output: filepath.Join(dir, "out.mp4"), SegmentFrames: 10, Batch: 2, Workers: 2,
+		Parallel: 2, Threads: 1, Allocator: mem, Tap: func(i int64, _ []byte) {
+			if i == 13 {
+				cancel()
+			}
+		}}
+	if _, err := Run(ctx, o); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	mem.AssertSize(t, 0)
+	noFFmpegLeft(t, dir)
+	if _, err := os.Stat(o.Output); !os.IsNotExist(err) {
+		t.Fatalf("output after cancel: %v", err)
+	}
+	partial, _ := filepath.Glob(filepath.Join(o.Output+".parts", "*.partial.*"))
+	if len(partial) > 0 {
+		t.Fatalf("partial segments left: %v", partial)
+	}
+	o.Tap = nil
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Frames != 25 || res.Segments != 3 || res.Styled > 25 {
+		t.Fatalf("rerun: %+v", res)
+	}
+	mem.AssertSize(t, 0)
 }
 
 // Bad inputs are errors wrapping ErrBadInput and the video package's cause, naming the file;

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluice-ml/sluice/engine/dataflow/ledger"
@@ -41,6 +42,8 @@ type Options struct {
 	WorkDir      string
 	KeepSegments bool
 	Log          io.Writer // progress lines (nil: none)
+	// Allocator allocates the Arrow batches of frames (nil: memory.DefaultAllocator).
+	Allocator memory.Allocator
 	// Tap, when set, sees every styled frame (packed RGB24, before encoding) with its index in
 	// the video; calls for one segment come in frame order, segments may interleave with
 	// Parallel > 1. It must not keep rgb.
@@ -104,6 +107,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
+	}
+	if o.Allocator == nil {
+		o.Allocator = memory.DefaultAllocator
 	}
 	return nil
 }
