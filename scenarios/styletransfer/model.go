@@ -109,8 +109,8 @@ func (m *Model) Close() error {
 func (m *Model) Name() string { return filepath.Base(m.Path) }
 
 // Stylize restyles frames (packed RGB24, w×h each) into dst (the same count, w×h×3 bytes each),
-// running them through the network as one batch. buf is reusable scratch (may be nil); the
-// grown one is returned.
+// running them through the network as one batch. buf is the caller's reusable scratch (nil:
+// fresh buffers); one Scratch must not be used by two calls at once.
 func (m *Model) Stylize(ctx context.Context, frames, dst [][]byte, w, h int, buf *Scratch) error {
 	if len(frames) == 0 {
 		return nil
