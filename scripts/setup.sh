@@ -26,3 +26,9 @@ if [ ! -f nn/testdata/models/.complete ]; then
   echo "setup: generating reference models (nn/testdata/gen_models.py, about 2 minutes)" >&2
   /usr/bin/python3 nn/testdata/gen_models.py >/dev/null
 fi
+# Style-transfer fixtures: a random-weight TransformerNet as .pth (both serializations, with the
+# stale InstanceNorm keys) and ONNX, with PyTorch's frames (git-ignored, nn/testdata/models/style_*).
+if [ ! -f nn/testdata/models/.style-complete ]; then
+  echo "setup: generating style-transfer fixtures (scenarios/styletransfer/testdata/gen_fixtures.py)" >&2
+  /usr/bin/python3 scenarios/styletransfer/testdata/gen_fixtures.py >/dev/null 2>&1
+fi

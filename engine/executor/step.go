@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/spec"
 	"github.com/sluice-ml/sluice/engine/transfer"
+	_ "github.com/sluice-ml/sluice/scenarios/styletransfer" // the stylize job type
 	"github.com/sluice-ml/sluice/store/datastore"
 	"github.com/sluice-ml/sluice/store/manifest"
 	"github.com/sluice-ml/sluice/store/state"

@@ -290,11 +290,13 @@ func compileBatchNorm(n *graph.Node, opset int, isConst func(string) bool) (opFu
 func compileInstanceNorm(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	eps := float64(n.Float("epsilon", 1e-5))
 	var act actFunc
-	if a := n.Str(graph.AttrActivation, ""); a != "" {
+	a := n.Str(graph.AttrActivation, "")
+	if a != "" {
 		if act = activation(a, n.Float(graph.AttrActAlpha, 0), n.Float(graph.AttrActBeta, 0)); act == nil {
 			return nil, unsupported("fused activation %q", a)
 		}
 	}
+	relu := a == "Relu"
 	return func(x *exec, ins []*nn.Tensor) error {
 		X, err := f32in(ins[0], "X")
 		if err != nil {
@@ -331,11 +333,18 @@ func compileInstanceNorm(n *graph.Node, opset int, isConst func(string) bool) (o
 			inv := 1 / math.Sqrt(sq/float64(sp)+eps)
 			a := float32(float64(scale[c]) * inv)
 			b := float32(float64(bias[c]) - mean*float64(scale[c])*inv)
-			for i, v := range xs {
-				ys[i] = v*a + b
-			}
-			if act != nil {
-				act(ys)
+			switch {
+			case relu: // the fused InstanceNorm+Relu of style networks, in one pass
+				for i, v := range xs {
+					ys[i] = max(v*a+b, 0)
+				}
+			default:
+				for i, v := range xs {
+					ys[i] = v*a + b
+				}
+				if act != nil {
+					act(ys)
+				}
 			}
 		})
 		return nil

@@ -79,6 +79,11 @@ func compilePad(n *graph.Node, opset int, isConst func(string) bool) (opFunc, er
 				zeroData(t.Data)
 			}
 		}
+		if mode == "reflect" && r == 4 && in.DType == nn.Float32 && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 &&
+			pads[2] >= 0 && pads[3] >= 0 && pads[6] >= 0 && pads[7] >= 0 && in.Shape[2] > 1 && in.Shape[3] > 1 {
+			reflectPadPlanes(x, in.F32(), t.F32(), in.Shape, int(pads[2]), int(pads[3]), int(pads[6]), int(pads[7]))
+			return nil
+		}
 		key := append(append([]int(nil), in.Shape...), out...)
 		for _, p := range pads {
 			key = append(key, int(p))
@@ -133,6 +138,33 @@ func compilePad(n *graph.Node, opset int, isConst func(string) bool) (opFunc, er
 		takeInto(t.Data, in.Data, idx)
 		return nil
 	}, nil
+}
+
+// reflectPadPlanes is reflect Pad of the last two dimensions of an N×C×H×W tensor (the
+// ReflectionPad2d of style networks), row by row: the middle of each row is a copy, its edges
+// and the padded rows mirror the source. pads are checked (< H, < W) by the caller.
+func reflectPadPlanes(x *exec, src, dst []float32, shape []int, top, left, bottom, right int) {
+	H, W := shape[2], shape[3]
+	OH, OW := H+top+bottom, W+left+right
+	x.parallel(shape[0]*shape[1], func(p int) {
+		in, out := src[p*H*W:(p+1)*H*W], dst[p*OH*OW:(p+1)*OH*OW]
+		for o := 0; o < OH; o++ {
+			i := o - top
+			if i < 0 {
+				i = -i
+			} else if i >= H {
+				i = 2*(H-1) - i
+			}
+			s, d := in[i*W:(i+1)*W], out[o*OW:(o+1)*OW]
+			for j := 0; j < left; j++ {
+				d[j] = s[left-j]
+			}
+			copy(d[left:left+W], s)
+			for j := 0; j < right; j++ {
+				d[left+W+j] = s[W-2-j]
+			}
+		}
+	})
 }
 
 // tap is one source element and weight of an interpolated coordinate.
