@@ -24,7 +24,7 @@ go mod download
 # Reference models with random weights, exported by PyTorch, and PyTorch's outputs (git-ignored).
 if [ ! -f nn/testdata/models/.complete ]; then
   echo "setup: generating reference models (nn/testdata/gen_models.py, about 2 minutes)" >&2
-  /usr/bin/python3 nn/testdata/gen_models.py >/dev/null
+  PYTHONWARNINGS=ignore /usr/bin/python3 nn/testdata/gen_models.py >/dev/null
 fi
 # Style-transfer fixtures: a random-weight TransformerNet as .pth (both serializations, with the
 # stale InstanceNorm keys) and ONNX, with PyTorch's frames (git-ignored, nn/testdata/models/style_*).
