@@ -85,6 +85,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e), newServeCmd(e), newTokensCmd(e),
 		newSchedulesCmd(e))
+	root.AddCommand(newInferCmd(e), newModelCmd(e), newBenchCmd(e))
 	return root
 }
 
