@@ -456,17 +456,33 @@ func compileConcat(n *graph.Node, opset int, isConst func(string) bool) (opFunc,
 		outer := nn.NumElements(out[:a])
 		inner := nn.NumElements(out[a+1:])
 		rowOut := out[a] * inner
+		type part struct {
+			t        *nn.Tensor
+			row, off int
+		}
+		parts := make([]part, 0, len(ins))
 		off := 0
 		for _, t := range ins {
 			if t == nil {
 				continue
 			}
 			row := t.Shape[a] * inner
-			for o := 0; o < outer; o++ {
-				copyRange(res.Data, o*rowOut+off, t.Data, o*row, row)
-			}
+			parts = append(parts, part{t, row, off})
 			off += row
 		}
+		copyPart := func(i int) {
+			p, o := parts[i%len(parts)], i/len(parts)
+			copyRange(res.Data, o*rowOut+p.off, p.t.Data, o*p.row, p.row)
+		}
+		if res.Len() < 1<<16 {
+			for i := range outer * len(parts) {
+				copyPart(i)
+			}
+			return nil
+		}
+		// Large concatenations (squeezenet's fire modules) copy on all
+		// threads, one (outer index, input) block per item.
+		x.parallel(outer*len(parts), copyPart)
 		return nil
 	}, nil
 }
