@@ -16,12 +16,19 @@ if (!model) {
 const batch = Number(batchS ?? 8), threads = Number(threadsS ?? 2);
 const seconds = Number(secondsS ?? 5), size = Number(sizeS ?? 224);
 
-const session = await ort.InferenceSession.create(model, {
+// SLUICE_ORT_NO_SPIN=1 stops ORT's pool threads from spin-waiting
+// (session.intra_op.allow_spinning=0): slower on an idle machine, faster on
+// a loaded one, where spinning threads burn the CPU other work needs.
+const opts = {
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
-});
+};
+if (process.env.SLUICE_ORT_NO_SPIN === '1') {
+  opts.extra = { session: { intra_op: { allow_spinning: '0' } } };
+}
+const session = await ort.InferenceSession.create(model, opts);
 const name = session.inputNames[0];
 const data = new Float32Array(batch * 3 * size * size);
 let seed = 1;
@@ -54,5 +61,5 @@ console.log(JSON.stringify({
   cpu_images_per_s: cpuS > 0 ? batch * runs.length / (cpuS / threads) : 0,
   runs: runs.length,
   warmup_s: warmup,
-  note: 'onnxruntime-node ' + (ort.env.versions?.common ?? ''),
+  note: 'onnxruntime-node ' + (ort.env.versions?.common ?? '') + (opts.extra ? ', no spinning' : ''),
 }));

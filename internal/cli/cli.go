@@ -86,6 +86,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newRunCmd(e), newExecCmd(e), newRunsCmd(e), newDatasetsCmd(e), newServeCmd(e), newTokensCmd(e),
 		newSchedulesCmd(e), newScoreCmd(e))
 	root.AddCommand(newStylizeCmd(e))
+	root.AddCommand(newInferCmd(e), newModelCmd(e), newBenchCmd(e))
 	return root
 }
 

@@ -31,14 +31,6 @@ const testDataDir = "/usr/share/libonnx-testdata/data"
 // expected to pass, with the reason. Every other test whose operators are
 // all implemented must pass.
 var nodeTestExceptions = map[string]string{
-	"test_training_dropout":                    "training-mode Dropout is random; expected output is one RNG draw",
-	"test_training_dropout_default":            "training-mode Dropout is random; expected output is one RNG draw",
-	"test_training_dropout_default_mask":       "training-mode Dropout is random; expected output is one RNG draw",
-	"test_training_dropout_mask":               "training-mode Dropout is random; expected output is one RNG draw",
-	"test_cast_FLOAT_to_STRING":                "string tensors are not supported by the engine",
-	"test_cast_STRING_to_FLOAT":                "string tensors are not supported by the engine",
-	"test_castlike_FLOAT_to_STRING_expanded":   "string tensors are not supported by the engine",
-	"test_castlike_STRING_to_FLOAT_expanded":   "string tensors are not supported by the engine",
 	"test_castlike_BFLOAT16_to_FLOAT_expanded": "the test data feeds input \"like\" as shape [1] where the model declares [3,4]; the engine rejects inputs that contradict the declared shape",
 	"test_castlike_FLOAT_to_BFLOAT16_expanded": "the test data feeds input \"like\" as shape [1] where the model declares [3,4]; the engine rejects inputs that contradict the declared shape",
 	"test_identity_opt":                        "optional types are not supported (tensors only)",

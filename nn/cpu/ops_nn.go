@@ -5,6 +5,7 @@ import (
 
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
+	"github.com/sluice-ml/sluice/nn/kernels"
 )
 
 func init() {
@@ -74,6 +75,16 @@ func compilePool(n *graph.Node, opset int, isConst func(string) bool) (opFunc, e
 		}
 		inN, outN := nn.NumElements(g.in), nn.NumElements(g.out)
 		r := len(g.in)
+		if r == 2 && idxOut == nil && isMax && in.DType == nn.Float32 {
+			pp := kernels.PoolParams{N: in.Shape[0], C: in.Shape[1], H: g.in[0], W: g.in[1],
+				KH: g.k[0], KW: g.k[1], OH: g.out[0], OW: g.out[1],
+				StrideH: g.stride[0], StrideW: g.stride[1], DilH: g.dil[0], DilW: g.dil[1],
+				PadTop: g.padB[0], PadLeft: g.padB[1], PadBottom: g.padE[0], PadRight: g.padE[1]}
+			if pp.Validate() == nil {
+				kernels.MaxPool2D(pp, x.threads, X, Y)
+				return nil
+			}
+		}
 		if r == 2 && idxOut == nil {
 			x.parallel(NC, func(c int) {
 				pool2D(g, isMax, includePad, X[c*inN:(c+1)*inN], Y[c*outN:(c+1)*outN])

@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
@@ -44,28 +45,89 @@ func compileIdentity(n *graph.Node, opset int, isConst func(string) bool) (opFun
 func compileDropout(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	// Before opset 7 an is_test attribute chose training; like every
 	// runtime asked for inference, nn/cpu treats it as inference.
+	// With a training_mode input the output is not a view (dropoutIsView):
+	// it is written here, masked when training.
+	copyOut := !dropoutIsView(n)
+	seed, hasSeed := uint32(0), n.Has("seed")
+	if hasSeed {
+		seed = uint32(n.Int("seed", 0))
+	}
 	return func(x *exec, ins []*nn.Tensor) error {
+		training := false
+		r := float32(0.5)
 		if len(ins) > 2 && ins[2] != nil {
 			if b, ok := ins[2].Data.([]bool); ok && len(b) == 1 && b[0] {
-				// training_mode with ratio 0 is identity; otherwise random.
-				r := float32(0.5)
 				if ins[1] != nil {
 					if f, err := floats(ins[1]); err == nil && len(f) == 1 {
 						r = f[0]
 					}
 				}
-				if r != 0 {
-					return unsupported("Dropout in training mode (random)")
+				if r < 0 || r >= 1 {
+					return shapeErr("Dropout ratio %v outside [0, 1)", r)
 				}
+				training = r != 0 // ratio 0 is identity
 			}
 		}
-		x.set(0, ins[0])
+		var mask []bool
 		if len(x.step.out) > 1 && x.step.out[1] >= 0 {
-			m := x.out(1, nn.Bool, ins[0].Shape)
-			fill(m.Data.([]bool), true)
+			mask = x.out(1, nn.Bool, ins[0].Shape).Data.([]bool)
+		}
+		if !training {
+			if copyOut {
+				t := x.out(0, ins[0].DType, ins[0].Shape)
+				copyRange(t.Data, 0, ins[0].Data, 0, ins[0].Len())
+			} else {
+				x.set(0, ins[0])
+			}
+			fill(mask, true)
+			return nil
+		}
+		// Training: keep each element with probability 1-r, scaled by
+		// 1/(1-r). The draws are MT19937 uniforms in [0, 1), seeded by the
+		// seed attribute as numpy.random.seed does (the ONNX reference
+		// implementation's generator), else from the clock.
+		s := seed
+		if !hasSeed {
+			s = uint32(time.Now().UnixNano())
+		}
+		mt := newMT19937(s)
+		scale := 1 / (1 - r)
+		t := x.out(0, ins[0].DType, ins[0].Shape)
+		keep := func(i int) bool {
+			k := mt.float64() >= float64(r)
+			if mask != nil {
+				mask[i] = k
+			}
+			return k
+		}
+		switch d := ins[0].Data.(type) {
+		case []float32:
+			y := t.F32()
+			for i, v := range d {
+				y[i] = 0
+				if keep(i) {
+					y[i] = v * scale
+				}
+			}
+		case []float64:
+			y := t.Data.([]float64)
+			for i, v := range d {
+				y[i] = 0
+				if keep(i) {
+					y[i] = v * float64(scale)
+				}
+			}
+		default:
+			return unsupported("training-mode Dropout on %v", ins[0].DType)
 		}
 		return nil
 	}, nil
+}
+
+// dropoutIsView reports whether Dropout's output 0 can be a view of its
+// input: only without a training_mode input (inference for certain).
+func dropoutIsView(n *graph.Node) bool {
+	return len(n.Inputs) < 3 || n.Inputs[2] == ""
 }
 
 func compileReshape(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
@@ -394,17 +456,33 @@ func compileConcat(n *graph.Node, opset int, isConst func(string) bool) (opFunc,
 		outer := nn.NumElements(out[:a])
 		inner := nn.NumElements(out[a+1:])
 		rowOut := out[a] * inner
+		type part struct {
+			t        *nn.Tensor
+			row, off int
+		}
+		parts := make([]part, 0, len(ins))
 		off := 0
 		for _, t := range ins {
 			if t == nil {
 				continue
 			}
 			row := t.Shape[a] * inner
-			for o := 0; o < outer; o++ {
-				copyRange(res.Data, o*rowOut+off, t.Data, o*row, row)
-			}
+			parts = append(parts, part{t, row, off})
 			off += row
 		}
+		copyPart := func(i int) {
+			p, o := parts[i%len(parts)], i/len(parts)
+			copyRange(res.Data, o*rowOut+p.off, p.t.Data, o*p.row, p.row)
+		}
+		if res.Len() < 1<<16 {
+			for i := range outer * len(parts) {
+				copyPart(i)
+			}
+			return nil
+		}
+		// Large concatenations (squeezenet's fire modules) copy on all
+		// threads, one (outer index, input) block per item.
+		x.parallel(outer*len(parts), copyPart)
 		return nil
 	}, nil
 }
@@ -578,15 +656,16 @@ func compileCast(n *graph.Node, opset int, isConst func(string) bool) (opFunc, e
 	if nn.MakeData(to, 0) == nil {
 		return nil, unsupported("Cast to element type %d", to)
 	}
-	if to == nn.String {
-		return nil, unsupported("Cast to string")
-	}
 	return func(x *exec, ins []*nn.Tensor) error {
 		in := ins[0]
-		if in.DType == nn.String {
-			return unsupported("Cast from string")
-		}
 		t := x.out(0, to, in.Shape)
+		if to == nn.String {
+			castToString(t.Data.([]string), in)
+			return nil
+		}
+		if s, ok := in.Data.([]string); ok {
+			return castFromString(t, s)
+		}
 		castInto(t, in)
 		return nil
 	}, nil

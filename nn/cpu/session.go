@@ -204,7 +204,7 @@ func (s *Session) planRelease() {
 		root[i] = i
 	}
 	for _, sp := range s.steps {
-		if viewOps[sp.node.Op] && len(sp.in) > 0 && sp.in[0] >= 0 && len(sp.out) > 0 && sp.out[0] >= 0 {
+		if viewOps[sp.node.Op] && (sp.node.Op != "Dropout" || dropoutIsView(sp.node)) && len(sp.in) > 0 && sp.in[0] >= 0 && len(sp.out) > 0 && sp.out[0] >= 0 {
 			root[sp.out[0]] = root[sp.in[0]]
 		}
 	}

@@ -57,6 +57,9 @@ func convCases() []ConvParams {
 		convCase(1, 3, 33, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, ActClip),
 		convCase(1, 3, 33, 41, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, ActNone),
 		convCase(1, 2, 7, 70, 2, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 2, ActRelu),
+		convCase(2, 4, 6, 50, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, ActLeakyRelu), // direct 3×3: blocks and overlapping tail
+		convCase(1, 3, 5, 58, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, ActRelu),      // direct 3×3: blocks exact
+		convCase(1, 2, 1, 48, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActClip),      // direct 3×3: one row
 	}
 	cs[11] = convCase(1, 2, 6, 6, 3, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActHardSwish)
 	if !testing.Short() && !raceEnabled {

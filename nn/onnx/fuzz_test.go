@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -16,7 +17,8 @@ func fmtData(v any) string { return fmt.Sprint(v) }
 
 // FuzzLoad feeds arbitrary bytes to the loader: it must return a graph or
 // an error, never panic, and never allocate for tensors the input does not
-// contain (MaxTensorBytes is kept small so a claim past it is caught).
+// contain (MaxTensorBytes is kept small so a claim past it is caught; the
+// bytes allocated by one Decode are checked against the input's size).
 //
 //	go test ./nn/onnx -run '^$' -fuzz FuzzLoad -fuzztime 10m
 func FuzzLoad(f *testing.F) {
@@ -42,7 +44,15 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		g, err := Decode(context.Background(), data, Options{MaxTensorBytes: 64 << 20})
+		runtime.ReadMemStats(&after)
+		// Allocation stays proportional to the input: nothing is sized by
+		// a claimed shape before the data backing it has been seen.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20+256*uint64(len(data)) {
+			t.Fatalf("decoding %d bytes allocated %d bytes (err %v)", len(data), grew, err)
+		}
 		if err != nil {
 			return
 		}
