@@ -17,7 +17,8 @@ posterized into four bands mapped to a warm palette, colours posterized, dark ed
 crops of frames this script renders (drawn shapes and ffmpeg testsrc2/mandelbrot frames). The
 training stops after TRAIN_SECONDS (default 330) of wall time whatever the load, so how far it gets
 depends on the machine; it uses THREADS (default 1) torch threads: on a loaded 2-core machine one
-thread ran 3-5x more steps per second than two. Everything is rendered
+thread ran 3-5x more steps per second than two. OUT=DIR writes the files to DIR instead; CROP and
+BATCH (default 48 and 4) set the training crops. Everything is rendered
 procedurally, so the sample carries no third-party licence: it is the project's own work, under
 the project's licence.
 """
@@ -26,13 +27,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "scenarios", "styletransfer", "testdata"))
+SRC = os.path.dirname(os.path.abspath(__file__))
+HERE = os.environ.get("OUT", SRC)  # where the files go
+sys.path.insert(0, os.path.join(SRC, "..", "..", "scenarios", "styletransfer", "testdata"))
 from transformer_net import TransformerNet, load, stylize  # noqa: E402
 
 TRAIN_SECONDS = float(os.environ.get("TRAIN_SECONDS", "330"))
-CROP = 48
-BATCH = 4
+CROP = int(os.environ.get("CROP", "48"))
+BATCH = int(os.environ.get("BATCH", "4"))
 LR = float(os.environ.get("LR", "2e-3"))
 W, H = 320, 180
 
