@@ -56,9 +56,9 @@ func TestProcess(t *testing.T) {
 	ctx := dataflow.WithAllocator(context.Background(), mem)
 	items := dataflow.NewItemBatch(mem, []string{"a.jpg", "b.jpg", "c.jpg"})
 	tb := tensorcol.NewBuilder(mem, 3, 3)
-	copy(tb.Row(0), []float32{1, 3, 2})      // logits: softmax applied
+	copy(tb.Row(0), []float32{1, 3, 2})       // logits: softmax applied
 	copy(tb.Row(1), []float32{0.2, 0.1, 0.7}) // already probabilities
-	tb.SetNull(2)                              // a failed item
+	tb.SetNull(2)                             // a failed item
 	col := tb.NewArray()
 	schema := arrow.NewSchema(append(items.Schema().Fields(), tensorcol.Field("logits", 3)), nil)
 	in := array.NewRecordBatch(schema, append(items.Columns(), col), 3)
