@@ -24,7 +24,9 @@ go mod download
 # Reference models with random weights, exported by PyTorch, and PyTorch's outputs (git-ignored).
 if [ ! -f nn/testdata/models/.complete ]; then
   echo "setup: generating reference models (nn/testdata/gen_models.py, about 2 minutes)" >&2
-  PYTHONWARNINGS=ignore /usr/bin/python3 nn/testdata/gen_models.py >/dev/null
+  log=$(mktemp)
+  /usr/bin/python3 nn/testdata/gen_models.py >"$log" 2>&1 || { cat "$log" >&2; exit 1; }  # torch's export warnings only on failure
+  rm -f "$log"
 fi
 # Style-transfer fixtures: a random-weight TransformerNet as .pth (both serializations, with the
 # stale InstanceNorm keys) and ONNX, with PyTorch's frames (git-ignored, nn/testdata/models/style_*).
