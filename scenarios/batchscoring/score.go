@@ -341,7 +341,7 @@ func List(ctx context.Context, loc datastore.Location) ([]partition.Item, error)
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				if h, err := hashFile(paths[i]); err == nil {
+				if h, err := partition.HashFile(paths[i]); err == nil {
 					items[i].Hash = h
 				}
 				return nil
@@ -362,17 +362,4 @@ func hidden(rel string) bool {
 		}
 	}
 	return false
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -275,7 +275,7 @@ func ListDir(ctx context.Context, root string, workers int) ([]Item, error) {
 			if gctx.Err() != nil {
 				return gctx.Err()
 			}
-			h, err := hashFile(filepath.Join(root, filepath.FromSlash(items[i].Path)))
+			h, err := HashFile(filepath.Join(root, filepath.FromSlash(items[i].Path)))
 			if err != nil {
 				return fmt.Errorf("partition: hash %s: %w", items[i].Path, err)
 			}
@@ -289,7 +289,8 @@ func ListDir(ctx context.Context, root string, workers int) ([]Item, error) {
 	return items, nil
 }
 
-func hashFile(path string) (string, error) {
+// HashFile is the hex SHA-256 of a file's content, the Hash ListDir gives an item.
+func HashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
