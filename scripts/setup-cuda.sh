@@ -5,7 +5,16 @@
 # No GPU is needed for any of this; the runtime needs one (and its driver) only to run.
 set -euo pipefail
 
-have() { command -v nvcc >/dev/null 2>&1 && [ -e /usr/include/cublas_v2.h ] && ldconfig -p | grep -q 'libcublas\.so'; }
+# No `ldconfig -p | grep -q` here: under pipefail, grep -q exiting early gives ldconfig a SIGPIPE and
+# the check fails at random. Look for the linker's file instead.
+have_cublas() {
+	local d
+	for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/local/cuda/lib64 /usr/lib64; do
+		[ -e "$d/libcublas.so" ] && return 0
+	done
+	return 1
+}
+have() { command -v nvcc >/dev/null 2>&1 && [ -e /usr/include/cublas_v2.h ] && have_cublas; }
 if have; then
 	echo "setup-cuda: toolkit already installed ($(nvcc --version | tail -n1))"
 	exit 0
