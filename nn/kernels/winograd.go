@@ -16,13 +16,19 @@ type winoPlan struct {
 	zero epilogue
 }
 
-// winoMinC is the smallest input channel count routed to Winograd. The
-// transforms are scalar Go, and measured (NOTES.md) they cost more than the
-// multiplies they save at C = 64 and break even at C = 256-512, so
-// Winograd is off by default; tests lower this to cover it. Vectorized
-// transforms (8 tiles per AVX2 register, from even/odd-split rows) are the
-// way to make it pay.
-var winoMinC = 1 << 30
+// winoMinC is the smallest input channel count routed to Winograd. With
+// the vectorized transforms (wino_amd64.s) Winograd beats the implicit
+// GEMM by 1.3× in CPU time at C = 64 (resnet18 layer1) and 1.56× at C =
+// 256-512, but loses at C = 16 (squeezenet's expand3x3: 0.7×), where the
+// 16 short GEMMs and the transforms cost more than the multiplies saved
+// (BenchmarkWinograd; NOTES.md). Without AVX2 the transforms are scalar Go
+// and Winograd stays off.
+var winoMinC = func() int {
+	if hasAVX2FMA {
+		return 64
+	}
+	return 1 << 30
+}()
 
 func winoOK(p ConvParams) bool {
 	return p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
@@ -62,125 +68,127 @@ func newWinoPlan(p ConvParams, w []float32) *winoPlan {
 	return wp
 }
 
+// winoIn8Go is the input transform of `chunks` runs of 8 tiles of one
+// channel and tile row. src holds 8 rows ld floats apart, E0 O0 E1 O1 E2 O2
+// E3 O3: the even and odd columns of the 4 zero-padded input rows the tile
+// row covers, so tile t reads d[r] = (E_r[t], O_r[t], E_r[t+1], O_r[t+1]).
+// Element ξ = 4i+j of V = Bᵀ·d·B, Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
+// 0 1 0 -1], goes to dst[ξ*xs + t].
+func winoIn8Go(src []float32, ld, chunks int, dst []float32, xs int) {
+	for t := range 8 * chunks {
+		var tt [4][4]float32 // d·B: row r, column j
+		for r := range 4 {
+			e, o := src[2*r*ld:], src[(2*r+1)*ld:]
+			d0, d1, d2, d3 := e[t], o[t], e[t+1], o[t+1]
+			tt[r] = [4]float32{d0 - d2, d1 + d2, d2 - d1, d1 - d3}
+		}
+		for j := range 4 {
+			t0, t1, t2, t3 := tt[0][j], tt[1][j], tt[2][j], tt[3][j]
+			dst[j*xs+t] = t0 - t2
+			dst[(4+j)*xs+t] = t1 + t2
+			dst[(8+j)*xs+t] = t2 - t1
+			dst[(12+j)*xs+t] = t1 - t3
+		}
+	}
+}
+
+// winoOut8Go is the output transform of `chunks` runs of 8 tiles of one
+// output channel and tile row: element ξ of tile t's GEMM result is
+// src[ξ*ls + t]; Y = Aᵀ·m·A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1], goes to two
+// interleaved rows, dst[2t], dst[2t+1] and dst[ldd+2t], dst[ldd+2t+1].
+func winoOut8Go(src []float32, ls, chunks int, dst []float32, ldd int, bias float32) {
+	for t := range 8 * chunks {
+		var s [8]float32
+		for j := range 4 {
+			m0, m1, m2, m3 := src[j*ls+t], src[(4+j)*ls+t], src[(8+j)*ls+t], src[(12+j)*ls+t]
+			s[j] = m0 + m1 + m2
+			s[4+j] = m1 - m2 - m3
+		}
+		dst[2*t] = s[0] + s[1] + s[2] + bias
+		dst[2*t+1] = s[1] - s[2] - s[3] + bias
+		dst[ldd+2*t] = s[4] + s[5] + s[6] + bias
+		dst[ldd+2*t+1] = s[5] - s[6] - s[7] + bias
+	}
+}
+
+// runWinograd computes the convolution with Winograd F(2×2, 3×3). Work
+// items are runs of kr tile rows over all images (a run may span images),
+// ~96 tiles, so each of the 16 GEMMs has a wide enough N, and at least two
+// items per worker. Per item: the input transform, channel by channel and
+// tile row by tile row, 8 tiles per vector (winoIn); 16 GEMMs
+// [M×C]·[C×nt]; the output transform with bias (winoOut) into two
+// interleaved output rows, copied out with the residual and activation.
+//
+// Layouts: V is [16][C][nt] with ξ blocks xs = C*nt + 8 apart; a tile row
+// is transformed in whole runs of 8, so the lanes past its last tile spill
+// into the next tile row (written afterwards) or, after the last channel,
+// into the 8 floats of slack. The GEMM results mo are [16][M][nt] plus 8
+// floats of slack for the same overread.
 func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 	p := pc.p
 	wp := pc.wino
 	hw, ohw := p.H*p.W, p.OH*p.OW
-	// Work items are runs of kr tile rows over all images (a run may span
-	// images): ~96 tiles, so each of the 16 GEMMs has a wide enough N, and
-	// at least two items per worker.
 	rows := n * wp.th
 	kr := max(1, min((96+wp.tw-1)/wp.tw, rows/(2*t)))
 	items := (rows + kr - 1) / kr
 	lo, hi, clamp, post := clampOf(p)
+	chunks := (wp.tw + 7) / 8
+	ld := 8*chunks + 8 // one even or odd half-row: 8*chunks+1 used
+	ldd := 16 * chunks // one output row of the transform
+	// Where the first even and odd input columns land in the E and O
+	// half-rows (E at 0, O at ld): padded column i+PadLeft.
+	pl := p.PadLeft
+	eo, oo := (pl&1)*ld+pl>>1, ((pl+1)&1)*ld+(pl+1)>>1
 	parallelFor(t, items, func(_, it int) {
 		r0 := it * kr
 		r1 := min(rows, r0+kr)
 		nt := (r1 - r0) * wp.tw
-		sp := getScratch(16 * nt * (p.C + p.M))
-		v := (*sp)[:16*nt*p.C]
-		mo := (*sp)[16*nt*p.C:]
-		// Input transform: V[ξ][c][t] = (Bᵀ·d·B)[ξ], Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+		xs := p.C*nt + 8
+		vLen, moLen := 16*xs, 16*p.M*nt+8
+		sp := getScratch(vLen + moLen + 8*ld + 2*ldd)
+		v := (*sp)[:vLen]
+		mo := (*sp)[vLen : vLen+moLen]
+		rowsBuf := (*sp)[vLen+moLen : vLen+moLen+8*ld]
+		out := (*sp)[vLen+moLen+8*ld:]
 		for c := range p.C {
 			for gr := r0; gr < r1; gr++ {
 				img, ty := gr/wp.th, gr%wp.th
 				xc := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
 				iy := 2*ty - p.PadTop
-				inY := iy >= 0 && iy+3 < p.H
-				for tx := range wp.tw {
-					ix := 2*tx - p.PadLeft
-					var d [16]float32
-					if inY && ix >= 0 && ix+3 < p.W {
-						for r := range 4 {
-							row := xc[(iy+r)*p.W+ix : (iy+r)*p.W+ix+4]
-							d[r*4], d[r*4+1], d[r*4+2], d[r*4+3] = row[0], row[1], row[2], row[3]
-						}
-					} else {
-						for r := range 4 {
-							if yy := iy + r; yy >= 0 && yy < p.H {
-								for q := range 4 {
-									if xx := ix + q; xx >= 0 && xx < p.W {
-										d[r*4+q] = xc[yy*p.W+xx]
-									}
-								}
-							}
-						}
-					}
-					var s [16]float32
-					for q := range 4 { // columns: Bᵀ·d
-						d0, d1, d2, d3 := d[q], d[4+q], d[8+q], d[12+q]
-						s[q], s[4+q], s[8+q], s[12+q] = d0-d2, d1+d2, d2-d1, d1-d3
-					}
-					ti := (gr-r0)*wp.tw + tx
-					for r := range 4 { // rows: (Bᵀ·d)·B
-						s0, s1, s2, s3 := s[r*4], s[r*4+1], s[r*4+2], s[r*4+3]
-						o := (r*4*p.C+c)*nt + ti
-						v[o] = s0 - s2
-						v[o+p.C*nt] = s1 + s2
-						v[o+2*p.C*nt] = s2 - s1
-						v[o+3*p.C*nt] = s1 - s3
+				for r := range 4 {
+					eor := rowsBuf[2*r*ld : (2*r+2)*ld]
+					clear(eor)
+					if yy := iy + r; yy >= 0 && yy < p.H {
+						splitEvenOdd(eor[eo:], eor[oo:], xc[yy*p.W:(yy+1)*p.W])
 					}
 				}
+				winoIn(rowsBuf, ld, chunks, v[c*nt+(gr-r0)*wp.tw:], xs)
 			}
 		}
 		for q := range 16 {
-			gemmPackedA(wp.u[q*wp.uLen:(q+1)*wp.uLen], p.M, nt, p.C, false, v[q*p.C*nt:(q+1)*p.C*nt], nt, mo[q*p.M*nt:(q+1)*p.M*nt], nt, &wp.zero)
+			gemmPackedA(wp.u[q*wp.uLen:(q+1)*wp.uLen], p.M, nt, p.C, false, v[q*xs:q*xs+p.C*nt], nt, mo[q*p.M*nt:(q+1)*p.M*nt], nt, &wp.zero)
 		}
-		// Output transform: Y = Aᵀ·m·A, Aᵀ = [1 1 1 0; 0 1 -1 -1], plus bias.
 		for m := range p.M {
-			b := pc.bias[m]
 			for gr := r0; gr < r1; gr++ {
 				img, ty := gr/wp.th, gr%wp.th
-				ym := y[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
-				var sm []float32
-				if skip != nil {
-					sm = skip[(img*p.M+m)*ohw : (img*p.M+m+1)*ohw]
-				}
-				for tx := range wp.tw {
-					ti := (gr-r0)*wp.tw + tx
-					var e [16]float32
-					for q := range 16 {
-						e[q] = mo[(q*p.M+m)*nt+ti]
+				winoOut(mo[m*nt+(gr-r0)*wp.tw:], p.M*nt, chunks, out, ldd, pc.bias[m])
+				base := (img*p.M + m) * ohw
+				for a := 0; a < 2 && 2*ty+a < p.OH; a++ {
+					o := base + (2*ty+a)*p.OW
+					dst := y[o : o+p.OW]
+					src := out[a*ldd : a*ldd+p.OW]
+					switch {
+					case skip != nil: // skip may be y: addClamp reads each value before writing it
+						addClamp(dst, src, skip[o:o+p.OW], lo, hi)
+					case clamp:
+						copy(dst, src)
+						biasClamp(dst, 0, lo, hi)
+					default:
+						copy(dst, src)
 					}
-					var s [8]float32
-					for j := range 4 {
-						s[j] = e[j] + e[4+j] + e[8+j]
-						s[4+j] = e[4+j] - e[8+j] - e[12+j]
+					if post {
+						BiasAct(dst, 0, p.Act, p.Alpha, p.Beta)
 					}
-					oy, ox := 2*ty, 2*tx
-					y00 := s[0] + s[1] + s[2] + b
-					y01 := s[1] - s[2] - s[3] + b
-					y10 := s[4] + s[5] + s[6] + b
-					y11 := s[5] - s[6] - s[7] + b
-					if sm != nil { // skip may be y: read each value before writing it
-						y00 += sm[oy*p.OW+ox]
-						if ox+1 < p.OW {
-							y01 += sm[oy*p.OW+ox+1]
-						}
-						if oy+1 < p.OH {
-							y10 += sm[(oy+1)*p.OW+ox]
-							if ox+1 < p.OW {
-								y11 += sm[(oy+1)*p.OW+ox+1]
-							}
-						}
-					}
-					ym[oy*p.OW+ox] = y00
-					if ox+1 < p.OW {
-						ym[oy*p.OW+ox+1] = y01
-					}
-					if oy+1 < p.OH {
-						ym[(oy+1)*p.OW+ox] = y10
-						if ox+1 < p.OW {
-							ym[(oy+1)*p.OW+ox+1] = y11
-						}
-					}
-				}
-				seg := ym[2*ty*p.OW : min(p.OH, 2*ty+2)*p.OW]
-				if clamp {
-					biasClamp(seg, 0, lo, hi)
-				}
-				if post {
-					BiasAct(seg, 0, p.Act, p.Alpha, p.Beta)
 				}
 			}
 		}
