@@ -119,7 +119,10 @@ func winoOut8Go(src []float32, ls, chunks int, dst []float32, ldd int, bias floa
 // [M×C]·[C×nt]; the output transform with bias (winoOut) into two
 // interleaved output rows, copied out with the residual and activation.
 //
-// Layouts: V is [16][C][nt] with ξ blocks xs = C*nt + 8 apart; a tile row
+// Layouts: the padded input rows of an image segment are split into even
+// and odd half-rows of ld floats (plane: row pr at pr*2*ld, E then O), so
+// the 8 half-rows of tile row ty start at 2*ty*2*ld, as winoIn reads them.
+// V is [16][C][nt] with ξ blocks xs = C*nt + 8 apart; a tile row
 // is transformed in whole runs of 8, so the lanes past its last tile spill
 // into the next tile row (written afterwards) or, after the last channel,
 // into the 8 floats of slack. The GEMM results mo are [16][M][nt] plus 8
@@ -139,30 +142,42 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 	// half-rows (E at 0, O at ld): padded column i+PadLeft.
 	pl := p.PadLeft
 	eo, oo := (pl&1)*ld+pl>>1, ((pl+1)&1)*ld+(pl+1)>>1
+	w16 := (p.W + 15) / 16 * 16
+	if (pl+1)>>1+w16/2 > ld {
+		w16 = 0 // the vector split would write past a half-row: splitRow splits exactly
+	}
 	parallelFor(t, items, func(_, it int) {
 		r0 := it * kr
 		r1 := min(rows, r0+kr)
 		nt := (r1 - r0) * wp.tw
 		xs := p.C*nt + 8
 		vLen, moLen := 16*xs, 16*p.M*nt+8
-		sp := getScratch(vLen + moLen + 8*ld + 2*ldd)
+		pLen := (2*kr + 2) * 2 * ld
+		sp := getScratch(vLen + moLen + pLen + 2*ldd + w16)
 		v := (*sp)[:vLen]
 		mo := (*sp)[vLen : vLen+moLen]
-		rowsBuf := (*sp)[vLen+moLen : vLen+moLen+8*ld]
-		out := (*sp)[vLen+moLen+8*ld:]
+		plane := (*sp)[vLen+moLen : vLen+moLen+pLen]
+		out := (*sp)[vLen+moLen+pLen : vLen+moLen+pLen+2*ldd]
+		rowTmp := (*sp)[vLen+moLen+pLen+2*ldd:]
 		for c := range p.C {
-			for gr := r0; gr < r1; gr++ {
-				img, ty := gr/wp.th, gr%wp.th
+			// Per image segment of the item: split each padded input row
+			// the segment's tile rows cover once, then transform.
+			for gA := r0; gA < r1; {
+				img, tyA := gA/wp.th, gA%wp.th
+				gB := min(r1, (img+1)*wp.th) // end of this image's rows
 				xc := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
-				iy := 2*ty - p.PadTop
-				for r := range 4 {
-					eor := rowsBuf[2*r*ld : (2*r+2)*ld]
+				nrows := 2*(gB-gA) + 2
+				for pr := range nrows {
+					eor := plane[pr*2*ld : (pr+1)*2*ld]
 					clear(eor)
-					if yy := iy + r; yy >= 0 && yy < p.H {
-						splitEvenOdd(eor[eo:], eor[oo:], xc[yy*p.W:(yy+1)*p.W])
+					if yy := 2*tyA + pr - p.PadTop; yy >= 0 && yy < p.H {
+						splitRow(eor, eo, oo, xc[yy*p.W:(yy+1)*p.W], rowTmp)
 					}
 				}
-				winoIn(rowsBuf, ld, chunks, v[c*nt+(gr-r0)*wp.tw:], xs)
+				for gr := gA; gr < gB; gr++ {
+					winoIn(plane[2*(gr-gA)*2*ld:], ld, chunks, v[c*nt+(gr-r0)*wp.tw:], xs)
+				}
+				gA = gB
 			}
 		}
 		for q := range 16 {
@@ -194,4 +209,19 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 		}
 		putScratch(sp)
 	})
+}
+
+// splitRow writes the even-indexed elements of src to eor[eo:] and the odd
+// ones to eor[oo:] (the split of one padded input row). With tmp of 16·k ≥
+// len(src) floats it splits whole blocks of 16 in AVX2, zeros included, so
+// short rows (7, 14 wide) avoid the scalar tail; the caller has checked the
+// extra zeros fit in the half-rows.
+func splitRow(eor []float32, eo, oo int, src, tmp []float32) {
+	if len(tmp) == 0 || !hasAVX2FMA {
+		splitEvenOdd(eor[eo:], eor[oo:], src)
+		return
+	}
+	copy(tmp, src)
+	clear(tmp[len(src):])
+	splitEvenOdd(eor[eo:eo+len(tmp)/2], eor[oo:oo+len(tmp)/2], tmp)
 }
