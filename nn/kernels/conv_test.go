@@ -75,22 +75,38 @@ func convCases() []ConvParams {
 func TestConv2DMatchesReference(t *testing.T) { testConvCases(t, nil) }
 
 // TestWinogradMatchesReference routes every 3×3 stride-1 case to Winograd,
-// small channel counts included.
+// small channel counts included, once with F(2×2, 3×3) tiles and once
+// with F(4×4, 3×3).
 func TestWinogradMatchesReference(t *testing.T) {
-	old := winoMinC
+	for _, tile := range []int{2, 4} {
+		t.Run(fmt.Sprintf("F%dx%d", tile, tile), func(t *testing.T) {
+			defer setWinograd(tile)()
+			n := 0
+			for _, p := range convCases() {
+				if winoOK(p.normalized()) {
+					n++
+				}
+			}
+			if n < 3 {
+				t.Fatalf("only %d Winograd-eligible cases", n)
+			}
+			defer forceGoGemm(true)()
+			testConvCases(t, func(p ConvParams) bool { return winoOK(p.normalized()) })
+		})
+	}
+}
+
+// setWinograd routes every eligible convolution to Winograd with the given
+// output tile (2 or 4) and returns the function that restores the
+// defaults.
+func setWinograd(tile int) func() {
+	oldC, oldW := winoMinC, wino43MinW
 	winoMinC = 1
-	defer func() { winoMinC = old }()
-	n := 0
-	for _, p := range convCases() {
-		if winoOK(p.normalized()) {
-			n++
-		}
+	wino43MinW = 1 << 30
+	if tile == 4 {
+		wino43MinW = 1
 	}
-	if n < 3 {
-		t.Fatalf("only %d Winograd-eligible cases", n)
-	}
-	defer forceGoGemm(true)()
-	testConvCases(t, func(p ConvParams) bool { return winoOK(p.normalized()) })
+	return func() { winoMinC, wino43MinW = oldC, oldW }
 }
 
 // testConvCases checks every case of convCases (those keep accepts, when

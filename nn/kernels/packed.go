@@ -108,6 +108,9 @@ func (pc *PackedConv) Algorithm() string {
 	if (pc.algo == algoImplicit || pc.algo == algoWinograd) && convUseBLAS() {
 		return algoIm2col.String()
 	}
+	if pc.algo == algoWinograd && pc.wino.tile == 4 {
+		return "winograd4"
+	}
 	return pc.algo.String()
 }
 

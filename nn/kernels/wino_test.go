@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -38,13 +39,51 @@ func TestWinoTransformsMatchGo(t *testing.T) {
 	}
 }
 
-// TestWinogradPortableMatchesReference runs the Winograd path with the Go
+// TestWino43TransformsMatchGo checks the AVX2 F(4×4, 3×3) transforms
+// against the Go ones. The assembly fuses multiply-adds, so values agree to
+// rounding, not bit for bit.
+func TestWino43TransformsMatchGo(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("no AVX2/FMA: only the Go transforms run here")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	close := func(what string, got, want []float32) {
+		t.Helper()
+		for i := range want {
+			if d := float64(got[i] - want[i]); math.Abs(d) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%s: [%d] = %v, Go gives %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	tmp := make([]float32, 40*8)
+	for _, chunks := range []int{1, 2, 3} {
+		ld, xs := 8*chunks+8, 8*chunks+5
+		src := randSlice(r, 6*4*ld)
+		got, want := make([]float32, 36*xs), make([]float32, 36*xs)
+		wino43In(src, ld, chunks, got, xs, tmp)
+		winoIn43Go(src, ld, chunks, want, xs)
+		close(fmt.Sprintf("wino43In chunks=%d", chunks), got, want)
+		ls, ldd := 8*chunks+3, 32*chunks+4
+		m := randSlice(r, 36*ls)
+		gotO, wantO := make([]float32, 4*ldd), make([]float32, 4*ldd)
+		wino43Out(m, ls, chunks, gotO, ldd, 0.25, -3, 3, tmp)
+		winoOut43Go(m, ls, chunks, wantO, ldd, 0.25, -3, 3)
+		close(fmt.Sprintf("wino43Out chunks=%d", chunks), gotO, wantO)
+	}
+}
+
+// TestWinogradPortableMatchesReference runs the Winograd paths with the Go
 // transforms and micro-kernels, as on a CPU without AVX2.
 func TestWinogradPortableMatchesReference(t *testing.T) {
-	old, oldAVX := winoMinC, hasAVX2FMA
-	winoMinC, hasAVX2FMA = 1, false
-	defer func() { winoMinC, hasAVX2FMA = old, oldAVX }()
-	testConvCases(t, func(p ConvParams) bool { return winoOK(p.normalized()) })
+	oldAVX := hasAVX2FMA
+	hasAVX2FMA = false
+	defer func() { hasAVX2FMA = oldAVX }()
+	for _, tile := range []int{2, 4} {
+		t.Run(fmt.Sprintf("F%dx%d", tile, tile), func(t *testing.T) {
+			defer setWinograd(tile)()
+			testConvCases(t, func(p ConvParams) bool { return winoOK(p.normalized()) })
+		})
+	}
 }
 
 // BenchmarkWinograd compares Winograd with the implicit GEMM on the 3×3
@@ -57,14 +96,18 @@ func BenchmarkWinograd(b *testing.B) {
 		if p.KH != 3 || p.StrideH != 1 || p.Group != 1 {
 			continue
 		}
-		for _, algo := range []string{"implicit", "winograd"} {
+		for _, algo := range []string{"implicit", "winograd", "winograd4"} {
 			b.Run(fmt.Sprintf("%s/%s", l.name, algo), func(b *testing.B) {
-				old := winoMinC
-				winoMinC = 1 << 30
-				if algo == "winograd" {
-					winoMinC = 1
+				switch algo {
+				case "implicit":
+					old := winoMinC
+					winoMinC = 1 << 30
+					defer func() { winoMinC = old }()
+				case "winograd":
+					defer setWinograd(2)()
+				default:
+					defer setWinograd(4)()
 				}
-				defer func() { winoMinC = old }()
 				defer forceGoGemm(true)()
 				r := rand.New(rand.NewPCG(1, 1))
 				x := randSlice(r, p.N*p.C*p.H*p.W)

@@ -9,10 +9,11 @@ package kernels
 // direct convolution by a few ulps (the transforms only add and halve).
 
 type winoPlan struct {
-	u    []float32 // 16 packed A matrices (M×C), winoULen apart
+	tile int       // output tile: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3), winograd43.go)
+	u    []float32 // 16 (36) packed A matrices (M×C), uLen apart
 	uLen int
-	th   int // tile rows: ceil(OH/2)
-	tw   int // tile columns: ceil(OW/2)
+	th   int // tile rows: ceil(OH/tile)
+	tw   int // tile columns: ceil(OW/tile)
 	zero epilogue
 }
 
@@ -35,8 +36,12 @@ func winoOK(p ConvParams) bool {
 		p.DilH == 1 && p.DilW == 1 && p.Group == 1 && p.C >= winoMinC
 }
 
+// newWinoPlan picks the tile size and transforms and packs the weights.
 func newWinoPlan(p ConvParams, w []float32) *winoPlan {
-	wp := &winoPlan{th: (p.OH + 1) / 2, tw: (p.OW + 1) / 2}
+	if p.OH >= wino43MinW && p.OW >= wino43MinW {
+		return newWino43Plan(p, w)
+	}
+	wp := &winoPlan{tile: 2, th: (p.OH + 1) / 2, tw: (p.OW + 1) / 2}
 	wp.uLen = packedALen(p.M, p.C)
 	wp.u = make([]float32, 16*wp.uLen)
 	ut := make([]float32, 16*p.M*p.C)
@@ -128,6 +133,10 @@ func winoOut8Go(src []float32, ls, chunks int, dst []float32, ldd int, bias floa
 // into the 8 floats of slack. The GEMM results mo are [16][M][nt] plus 8
 // floats of slack for the same overread.
 func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
+	if pc.wino.tile == 4 {
+		pc.runWinograd43(t, n, x, skip, y)
+		return
+	}
 	p := pc.p
 	wp := pc.wino
 	hw, ohw := p.H*p.W, p.OH*p.OW
