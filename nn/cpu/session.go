@@ -83,7 +83,7 @@ type state struct {
 	// xvals holds the slots whose value is a sequence or an optional (nil
 	// in vals then); nil when the session has no such values.
 	xvals []*nn.Value
-	bufs []any        // owned backing storage per slot (non-float32), reused across runs
+	bufs  []any // owned backing storage per slot (non-float32), reused across runs
 	// owned holds the float32 buffer a slot took from free during this
 	// run; free is the pool of float32 buffers not in use. Buffers move
 	// between them by liveness, so memory is bounded by the widest set of
