@@ -89,6 +89,11 @@ func Open(ctx context.Context, path string, opts Options) (*Session, error) {
 // opts.NoOptimize) and uploads its weights. An operator the GPU path does
 // not implement fails here with nn.ErrUnsupportedOp naming the node.
 func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, error) {
+	for _, vi := range append(append([]graph.ValueInfo(nil), g.Inputs...), g.Outputs...) {
+		if vi.Kind != nn.KindTensor {
+			return nil, fmt.Errorf("%w: value %q is a %s; the GPU backend takes tensors only (nn/cpu runs sequences and optionals)", nn.ErrUnsupportedOp, vi.Name, vi.TypeString())
+		}
+	}
 	for _, in := range g.Inputs {
 		if in.DType != nn.Float32 && in.DType != nn.Undefined {
 			return nil, fmt.Errorf("%w: input %q is %v; the GPU backend takes float32 inputs", nn.ErrUnsupportedOp, in.Name, in.DType)

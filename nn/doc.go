@@ -11,4 +11,10 @@
 //
 // Tensors are dense, row-major and own their data. A Tensor handed to
 // Session.Run is only read; the tensors Run returns belong to the caller.
+//
+// Value carries what ONNX models may pass besides tensors: a sequence of
+// tensors, or an optional (empty, or holding a tensor or a sequence).
+// nn/onnx decodes them (SequenceProto, OptionalProto) and nn/cpu's
+// Session.RunValues takes and returns them; plain tensor models never need
+// them.
 package nn

@@ -137,6 +137,9 @@ func splitName(arg string) (name, file string) {
 func readInputs(s *cpu.Session, args []string) (map[string]*nn.Tensor, error) {
 	var names []string
 	for _, in := range s.Inputs() {
+		if in.Kind != nn.KindTensor {
+			return nil, usagef("model input %q is a %s: infer feeds tensors (.npy files) only", in.Name, in.TypeString())
+		}
 		names = append(names, in.Name)
 	}
 	feed := map[string]*nn.Tensor{}

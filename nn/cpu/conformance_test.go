@@ -10,13 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/sluice-ml/sluice/internal/testenv"
 	"github.com/sluice-ml/sluice/nn"
 	"github.com/sluice-ml/sluice/nn/graph"
 	"github.com/sluice-ml/sluice/nn/onnx"
-	"github.com/sluice-ml/sluice/nn/onnx/onnxpb"
 )
 
 // testDataDir is where Debian's libonnx-testdata installs the ONNX backend
@@ -33,8 +30,6 @@ const testDataDir = "/usr/share/libonnx-testdata/data"
 var nodeTestExceptions = map[string]string{
 	"test_castlike_BFLOAT16_to_FLOAT_expanded": "the test data feeds input \"like\" as shape [1] where the model declares [3,4]; the engine rejects inputs that contradict the declared shape",
 	"test_castlike_FLOAT_to_BFLOAT16_expanded": "the test data feeds input \"like\" as shape [1] where the model declares [3,4]; the engine rejects inputs that contradict the declared shape",
-	"test_identity_opt":                        "optional types are not supported (tensors only)",
-	"test_identity_sequence":                   "sequence types are not supported (tensors only)",
 }
 
 type nodeTest struct {
@@ -125,16 +120,14 @@ func mainOp(g *graph.Graph) string {
 	return g.Nodes[len(g.Nodes)-1].Op
 }
 
-func readTensorPB(path string) (*nn.Tensor, error) {
+// readValuePB reads a test data file: a TensorProto, or a SequenceProto or
+// OptionalProto where the model declares that kind of value.
+func readValuePB(path string, kind nn.Kind) (*nn.Value, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var tp onnxpb.TensorProto
-	if err := proto.Unmarshal(data, &tp); err != nil {
-		return nil, err
-	}
-	return onnx.TensorFromProto(&tp, onnx.Options{})
+	return onnx.DecodeValue(data, kind, onnx.Options{})
 }
 
 func runNodeTest(dir string, g *graph.Graph) error {
@@ -164,40 +157,85 @@ func runNodeTest(dir string, g *graph.Graph) error {
 		return fmt.Errorf("no test data sets")
 	}
 	for _, set := range sets {
-		feeds := map[string]*nn.Tensor{}
+		feeds := map[string]*nn.Value{}
 		for i, in := range inputs {
 			p := filepath.Join(set, fmt.Sprintf("input_%d.pb", i))
 			if _, err := os.Stat(p); err != nil {
 				continue // optional input left out
 			}
-			tv, err := readTensorPB(p)
+			v, err := readValuePB(p, in.Kind)
 			if err != nil {
 				return fmt.Errorf("%s: %w", p, err)
 			}
-			feeds[in.Name] = fixBF16(tv, in.DType)
+			if v.Kind == nn.KindTensor {
+				v.Tensor = fixBF16(v.Tensor, in.DType)
+			}
+			feeds[in.Name] = v
 		}
-		got, err := sess.Run(context.Background(), feeds)
+		got, err := sess.RunValues(context.Background(), feeds)
 		if err != nil {
 			return err
 		}
-		for name, tv := range feeds {
-			inferIn[name] = tv.Shape
+		gotTensors := map[string]*nn.Tensor{}
+		for name, v := range got {
+			if v.Kind == nn.KindTensor {
+				gotTensors[name] = v.Tensor
+			}
 		}
-		if err := checkInferred(&ginfer, inferIn, got); err != nil {
+		for name, v := range feeds {
+			if v.Kind == nn.KindTensor {
+				inferIn[name] = v.Tensor.Shape
+			}
+		}
+		if err := checkInferred(&ginfer, inferIn, gotTensors); err != nil {
 			return err
 		}
 		for i, out := range outputs {
-			want, err := readTensorPB(filepath.Join(set, fmt.Sprintf("output_%d.pb", i)))
+			want, err := readValuePB(filepath.Join(set, fmt.Sprintf("output_%d.pb", i)), out.Kind)
 			if err != nil {
 				return err
 			}
-			want = fixBF16(want, out.DType)
-			if err := compareTensors(got[out.Name], want, 1e-3, 1e-5); err != nil {
+			if want.Kind == nn.KindTensor {
+				want.Tensor = fixBF16(want.Tensor, out.DType)
+			}
+			if err := compareValues(got[out.Name], want, 1e-3, 1e-5); err != nil {
 				return fmt.Errorf("%s output %q: %w", filepath.Base(set), out.Name, err)
 			}
 		}
 	}
 	return nil
+}
+
+// compareValues compares tensors as compareTensors does, sequences
+// element by element, optionals by presence and content.
+func compareValues(got, want *nn.Value, rtol, atol float64) error {
+	if got == nil {
+		return fmt.Errorf("missing")
+	}
+	if got.Kind != want.Kind {
+		return fmt.Errorf("got a %v, want a %v", got, want)
+	}
+	switch want.Kind {
+	case nn.KindTensor:
+		return compareTensors(got.Tensor, want.Tensor, rtol, atol)
+	case nn.KindSequence:
+		if len(got.Seq) != len(want.Seq) {
+			return fmt.Errorf("got a %v, want a %v", got, want)
+		}
+		for i := range want.Seq {
+			if err := compareTensors(got.Seq[i], want.Seq[i], rtol, atol); err != nil {
+				return fmt.Errorf("sequence element %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+	if (got.Elem == nil) != (want.Elem == nil) {
+		return fmt.Errorf("got %v, want %v", got, want)
+	}
+	if want.Elem == nil {
+		return nil
+	}
+	return compareValues(got.Elem, want.Elem, rtol, atol)
 }
 
 func compareTensors(got, want *nn.Tensor, rtol, atol float64) error {

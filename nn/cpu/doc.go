@@ -31,6 +31,19 @@
 // input's buffer. Options.Threads bounds the goroutines of the operators
 // here and sets nn/kernels' process-wide worker count.
 //
+// Sequences and optionals: RunValues feeds and returns nn.Value (tensors,
+// sequences of tensors, optionals); Run and RunInto stay tensor-only and
+// name RunValues when a model's input or output is not a tensor. Such
+// values live beside the tensor slots (state.xvals, allocated only for
+// models that have them), so the tensor path is unchanged. Identity passes
+// any value through; SequenceEmpty, SequenceConstruct, SequenceAt,
+// SequenceInsert, SequenceErase, SequenceLength, ConcatFromSequence,
+// SplitToSequence, Optional, OptionalHasElement and OptionalGetElement
+// run over them (never constant-folded). A tensor stored into a sequence
+// or optional is copied (its activation buffer may be reused); a tensor
+// taken out is shared. Any other operator given a sequence or optional
+// fails naming the node, the op and the input.
+//
 // Errors: nn.ErrInputShape for a missing or unknown input, a wrong element
 // type or a shape that contradicts the declaration (the message names the
 // input, the shape given and the shape wanted); nn.ErrShape and

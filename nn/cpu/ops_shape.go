@@ -34,7 +34,11 @@ func view(t *nn.Tensor, shape []int) *nn.Tensor {
 
 func compileIdentity(n *graph.Node, opset int, isConst func(string) bool) (opFunc, error) {
 	return func(x *exec, ins []*nn.Tensor) error {
-		if ins[0] == nil {
+		if ins[0] == nil { // a sequence or an optional passes through too
+			if v := x.value(0); v != nil {
+				x.setValue(0, v)
+				return nil
+			}
 			return shapeErr("missing input")
 		}
 		x.set(0, ins[0])

@@ -48,6 +48,9 @@ type Session struct {
 	maxElems int64
 	closed   atomic.Bool
 	inFlight sync.WaitGroup
+	// values: the graph has sequence or optional inputs or outputs, or
+	// operators over them; its states then carry xvals.
+	values bool
 }
 
 type inputSlot struct {
@@ -66,6 +69,9 @@ type step struct {
 	// state's free list once this step is done (their last reader, views
 	// included, has run).
 	release []int
+	// values: the operator accepts sequence and optional inputs (it reads
+	// them with exec.value; ins holds nil for them).
+	values bool
 }
 
 // viewOps produce output 0 as a view of input 0's data.
@@ -74,7 +80,10 @@ var viewOps = map[string]bool{"Reshape": true, "Flatten": true, "Squeeze": true,
 // state is one Run's working memory.
 type state struct {
 	vals []*nn.Tensor // current value per slot
-	bufs []any        // owned backing storage per slot (non-float32), reused across runs
+	// xvals holds the slots whose value is a sequence or an optional (nil
+	// in vals then); nil when the session has no such values.
+	xvals []*nn.Value
+	bufs  []any // owned backing storage per slot (non-float32), reused across runs
 	// owned holds the float32 buffer a slot took from free during this
 	// run; free is the pool of float32 buffers not in use. Buffers move
 	// between them by liveness, so memory is bounded by the widest set of
@@ -141,6 +150,7 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 	}
 	for _, in := range g.Inputs {
 		s.inputs = append(s.inputs, inputSlot{info: in, slot: slot(in.Name)})
+		s.values = s.values || in.Kind != nn.KindTensor
 	}
 	for name, t := range g.Initializers {
 		i := slot(name)
@@ -158,7 +168,8 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 		if err != nil {
 			return nil, err
 		}
-		st := &step{node: n, op: op}
+		st := &step{node: n, op: op, values: valueOps[n.Op]}
+		s.values = s.values || st.values
 		for _, in := range n.Inputs {
 			if in == "" {
 				st.in = append(st.in, -1)
@@ -177,6 +188,7 @@ func NewSession(ctx context.Context, g *graph.Graph, opts Options) (*Session, er
 	}
 	for _, o := range g.Outputs {
 		s.outputs = append(s.outputs, slot(o.Name))
+		s.values = s.values || o.Kind != nn.KindTensor
 	}
 	for len(s.consts) < s.nslots {
 		s.consts = append(s.consts, nil)
@@ -244,11 +256,16 @@ func (s *Session) getState() *state {
 		s.free = s.free[:n-1]
 		return st
 	}
-	return &state{vals: make([]*nn.Tensor, s.nslots), bufs: make([]any, s.nslots), owned: make([][]float32, s.nslots), caches: make([]any, len(s.steps))}
+	st := &state{vals: make([]*nn.Tensor, s.nslots), bufs: make([]any, s.nslots), owned: make([][]float32, s.nslots), caches: make([]any, len(s.steps))}
+	if s.values {
+		st.xvals = make([]*nn.Value, s.nslots)
+	}
+	return st
 }
 
 func (s *Session) putState(st *state) {
 	clear(st.vals)
+	clear(st.xvals)
 	for i, b := range st.owned {
 		if b != nil {
 			st.free = append(st.free, b)
@@ -285,61 +302,19 @@ func (s *Session) RunInto(ctx context.Context, inputs, dst map[string]*nn.Tensor
 	defer s.inFlight.Done()
 	st := s.getState()
 	defer s.putState(st)
-	copy(st.vals, s.consts)
-	for name := range inputs {
-		if _, ok := s.slots[name]; !ok || !s.isInput(name) {
-			return nil, fmt.Errorf("%w: the model has no input %q (inputs: %v)", nn.ErrInputShape, name, s.inputNames())
-		}
-	}
-	for _, in := range s.inputs {
-		t, ok := inputs[in.info.Name]
-		if !ok {
-			if in.override {
-				continue
-			}
-			return nil, fmt.Errorf("%w: missing input %q", nn.ErrInputShape, in.info.Name)
-		}
-		if err := checkInput(in.info, t); err != nil {
-			return nil, err
-		}
-		st.vals[in.slot] = t
-	}
-	x := &exec{threads: s.threads, maxElems: s.maxElems}
-	for i, sp := range s.steps {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		x.st, x.step, x.idx = st, sp, i
-		ins := x.insBuf[:0]
-		for _, slot := range sp.in {
-			if slot < 0 {
-				ins = append(ins, nil)
-				continue
-			}
-			v := st.vals[slot]
-			if v == nil {
-				return nil, fmt.Errorf("%v: input value not computed", sp.node)
-			}
-			ins = append(ins, v)
-		}
-		x.insBuf = ins
-		if err := runOp(sp.op, x, ins); err != nil {
-			return nil, fmt.Errorf("%v (opset %d): %w", sp.node, s.g.Opset, err)
-		}
-		for _, slot := range sp.release {
-			if b := st.owned[slot]; b != nil {
-				st.free = append(st.free, b)
-				st.owned[slot] = nil
-			}
-		}
+	if err := s.execute(ctx, st, inputs, nil); err != nil {
+		return nil, err
 	}
 	out := make(map[string]*nn.Tensor, len(s.outputs))
 	for i, slot := range s.outputs {
 		v := st.vals[slot]
-		if v == nil {
-			return nil, fmt.Errorf("output %q not computed", s.g.Outputs[i].Name)
-		}
 		name := s.g.Outputs[i].Name
+		if v == nil {
+			if st.xvals != nil && st.xvals[slot] != nil {
+				return nil, fmt.Errorf("output %q is a %v, not a tensor: read it with RunValues", name, st.xvals[slot])
+			}
+			return nil, fmt.Errorf("output %q not computed", name)
+		}
 		if d := dst[name]; d != nil && d.DType == v.DType {
 			if data := reuseData(d.Data, v.Len()); data != nil {
 				d.Shape = append(d.Shape[:0], v.Shape...)
@@ -352,6 +327,130 @@ func (s *Session) RunInto(ctx context.Context, inputs, dst map[string]*nn.Tensor
 		out[name] = v.Clone()
 	}
 	return out, nil
+}
+
+// RunValues is Run for models whose inputs or outputs are sequences or
+// optionals (it runs plain tensor models too): inputs maps graph input
+// names to values (nn.TensorValue for tensors), read and never modified or
+// retained; the returned map holds every graph output as a value owned by
+// the caller. A sequence or optional input is checked against the model's
+// declaration (kind, element type and shape) as tensors are.
+func (s *Session) RunValues(ctx context.Context, inputs map[string]*nn.Value) (map[string]*nn.Value, error) {
+	if s == nil || s.closed.Load() {
+		return nil, nn.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.inFlight.Add(1)
+	defer s.inFlight.Done()
+	st := s.getState()
+	defer s.putState(st)
+	if err := s.execute(ctx, st, nil, inputs); err != nil {
+		return nil, err
+	}
+	out := make(map[string]*nn.Value, len(s.outputs))
+	for i, slot := range s.outputs {
+		name := s.g.Outputs[i].Name
+		switch {
+		case st.vals[slot] != nil:
+			out[name] = nn.TensorValue(st.vals[slot].Clone())
+		case st.xvals != nil && st.xvals[slot] != nil:
+			out[name] = st.xvals[slot].Clone()
+		default:
+			return nil, fmt.Errorf("output %q not computed", name)
+		}
+	}
+	return out, nil
+}
+
+// execute binds the inputs (tensors, or values when values is not nil)
+// and runs every step.
+func (s *Session) execute(ctx context.Context, st *state, inputs map[string]*nn.Tensor, values map[string]*nn.Value) error {
+	copy(st.vals, s.consts)
+	for name := range inputs {
+		if _, ok := s.slots[name]; !ok || !s.isInput(name) {
+			return fmt.Errorf("%w: the model has no input %q (inputs: %v)", nn.ErrInputShape, name, s.inputNames())
+		}
+	}
+	for name := range values {
+		if _, ok := s.slots[name]; !ok || !s.isInput(name) {
+			return fmt.Errorf("%w: the model has no input %q (inputs: %v)", nn.ErrInputShape, name, s.inputNames())
+		}
+	}
+	for _, in := range s.inputs {
+		if values != nil {
+			v, ok := values[in.info.Name]
+			if !ok {
+				if in.override {
+					continue
+				}
+				return fmt.Errorf("%w: missing input %q", nn.ErrInputShape, in.info.Name)
+			}
+			if v != nil && v.Kind != nn.KindTensor {
+				if err := checkValue(in.info, v); err != nil {
+					return err
+				}
+				st.xvals[in.slot] = v // checkValue: in.info is a sequence or optional, so xvals exists
+				continue
+			}
+			var t *nn.Tensor
+			if v != nil {
+				t = v.Tensor
+			}
+			if err := checkInput(in.info, t); err != nil {
+				return err
+			}
+			st.vals[in.slot] = t
+			continue
+		}
+		t, ok := inputs[in.info.Name]
+		if !ok {
+			if in.override {
+				continue
+			}
+			return fmt.Errorf("%w: missing input %q", nn.ErrInputShape, in.info.Name)
+		}
+		if err := checkInput(in.info, t); err != nil {
+			return err
+		}
+		st.vals[in.slot] = t
+	}
+	x := &exec{threads: s.threads, maxElems: s.maxElems}
+	for i, sp := range s.steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		x.st, x.step, x.idx = st, sp, i
+		ins := x.insBuf[:0]
+		for k, slot := range sp.in {
+			if slot < 0 {
+				ins = append(ins, nil)
+				continue
+			}
+			v := st.vals[slot]
+			if v == nil {
+				if st.xvals == nil || st.xvals[slot] == nil {
+					return fmt.Errorf("%v: input value not computed", sp.node)
+				}
+				if !sp.values {
+					return fmt.Errorf("%v (opset %d): input %q is a %v, but %s takes tensors only (%w)", sp.node, s.g.Opset, sp.node.Inputs[k], st.xvals[slot], sp.node.Op, nn.ErrShape)
+				}
+			}
+			ins = append(ins, v)
+		}
+		x.insBuf = ins
+		if err := runOp(sp.op, x, ins); err != nil {
+			return fmt.Errorf("%v (opset %d): %w", sp.node, s.g.Opset, err)
+		}
+		for _, slot := range sp.release {
+			if b := st.owned[slot]; b != nil {
+				st.free = append(st.free, b)
+				st.owned[slot] = nil
+			}
+		}
+	}
+	return nil
 }
 
 // reuseData reslices a float32 or int64 data slice to n elements when its
@@ -419,6 +518,9 @@ func (s *Session) Inputs() []graph.ValueInfo {
 func (s *Session) Outputs() []graph.ValueInfo { return slices.Clone(s.g.Outputs) }
 
 func checkInput(info graph.ValueInfo, t *nn.Tensor) error {
+	if info.Kind != nn.KindTensor {
+		return fmt.Errorf("%w: input %q is a %s, given a tensor: feed it with RunValues", nn.ErrInputShape, info.Name, info.TypeString())
+	}
 	if err := t.Validate(); err != nil {
 		return fmt.Errorf("%w: input %q: %w", nn.ErrInputShape, info.Name, err)
 	}
@@ -433,6 +535,48 @@ func checkInput(info graph.ValueInfo, t *nn.Tensor) error {
 		if !ok {
 			return fmt.Errorf("%w: input %q has shape %v, the model wants %v", nn.ErrInputShape, info.Name, t.Shape, shapeString(info))
 		}
+	}
+	return nil
+}
+
+// checkValue checks a sequence or optional fed for input info: the kind,
+// and every tensor in it against the declared element type and shape.
+func checkValue(info graph.ValueInfo, v *nn.Value) error {
+	if err := v.Validate(); err != nil {
+		return fmt.Errorf("%w: input %q: %w", nn.ErrInputShape, info.Name, err)
+	}
+	if v.Kind != info.Kind {
+		return fmt.Errorf("%w: input %q is a %v, the model wants a %s", nn.ErrInputShape, info.Name, v, info.TypeString())
+	}
+	el := info.Elem
+	switch v.Kind {
+	case nn.KindSequence:
+		if el == nil {
+			return nil
+		}
+		if el.Kind != nn.KindTensor {
+			return fmt.Errorf("%w: input %q is a %s: sequences of sequences or optionals are not supported", nn.ErrUnsupportedOp, info.Name, info.TypeString())
+		}
+		if el.DType != nn.Undefined && v.ElemType != nn.Undefined && v.ElemType != el.DType {
+			return fmt.Errorf("%w: input %q is a %v, the model wants a %s", nn.ErrInputShape, info.Name, v, info.TypeString())
+		}
+		for i, t := range v.Seq {
+			e := *el
+			e.Name = fmt.Sprintf("%s[%d]", info.Name, i)
+			if err := checkInput(e, t); err != nil {
+				return err
+			}
+		}
+	case nn.KindOptional:
+		if el == nil || v.Elem == nil {
+			return nil
+		}
+		e := *el
+		e.Name = info.Name
+		if v.Elem.Kind == nn.KindTensor {
+			return checkInput(e, v.Elem.Tensor)
+		}
+		return checkValue(e, v.Elem)
 	}
 	return nil
 }
@@ -474,6 +618,10 @@ func Evaluate(ctx context.Context, n *graph.Node, opset int, inputs []*nn.Tensor
 	op, err := compile(n, opset, nil)
 	if err != nil {
 		return nil, err
+	}
+	if valueOps[n.Op] && n.Op != "Identity" {
+		// Sequences and optionals are not constants: never folded.
+		return nil, fmt.Errorf("%w: %v is not evaluated at load time", nn.ErrUnsupportedOp, n)
 	}
 	sp := &step{node: n, op: op}
 	st := &state{vals: make([]*nn.Tensor, len(n.Outputs)), bufs: make([]any, len(n.Outputs)), caches: make([]any, 1)}

@@ -1,7 +1,8 @@
 // Package graph is Sluice's inference graph IR: a topologically ordered list
 // of ONNX-style nodes over named values, the graph's inputs and outputs,
 // and its initializers (constant tensors). It is produced by nn/onnx and
-// consumed by nn/cpu.
+// consumed by nn/cpu. A ValueInfo declares a tensor (element type, shape)
+// or a sequence or optional (Kind, with the element's ValueInfo in Elem).
 //
 // Optimize rewrites a graph in place at load time: Identity and inference
 // Dropout removal, constant folding (through an Evaluator supplied by the

@@ -29,11 +29,49 @@ type Graph struct {
 // ValueInfo declares a value's element type and shape. A dimension of -1
 // is unknown (dynamic, e.g. the batch dimension); its symbolic name, if
 // any, is in DimParams. A nil Shape means the rank is unknown.
+//
+// Kind is nn.KindTensor (the zero value) for tensors, described by DType
+// and Shape. For nn.KindSequence and nn.KindOptional, DType and Shape are
+// unset and Elem describes the element: a sequence's tensors, or an
+// optional's tensor or sequence (nil when the model leaves it unknown).
 type ValueInfo struct {
 	Name      string
 	DType     nn.DType
 	Shape     []int
 	DimParams []string
+	Kind      nn.Kind
+	Elem      *ValueInfo
+}
+
+// TypeString describes vi's type for messages: "float32[N,3]",
+// "sequence<float32[?]>", "optional<sequence<int64>>".
+func (vi ValueInfo) TypeString() string {
+	switch vi.Kind {
+	case nn.KindSequence, nn.KindOptional:
+		el := "?"
+		if vi.Elem != nil {
+			el = vi.Elem.TypeString()
+		}
+		return fmt.Sprintf("%v<%s>", vi.Kind, el)
+	}
+	if vi.Shape == nil {
+		return vi.DType.String()
+	}
+	s := vi.DType.String() + "["
+	for i, d := range vi.Shape {
+		if i > 0 {
+			s += ","
+		}
+		switch {
+		case d >= 0:
+			s += fmt.Sprint(d)
+		case i < len(vi.DimParams) && vi.DimParams[i] != "":
+			s += vi.DimParams[i]
+		default:
+			s += "?"
+		}
+	}
+	return s + "]"
 }
 
 // Node is one operator application. Empty strings in Inputs mark omitted

@@ -129,6 +129,11 @@ func (si *shapeInf) node(n *Node) error {
 	case "Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Clip", "Identity",
 		"Dropout", "Softmax", "InstanceNormalization", "BatchNormalization":
 		same()
+		if n.Op == "Identity" && x.Kind != nn.KindTensor && len(n.Outputs) > 0 && n.Outputs[0] != "" {
+			vi := x
+			vi.Name = n.Outputs[0]
+			si.vals[vi.Name] = vi // sequences and optionals pass through
+		}
 		if v, ok := si.consts[n.Input(0)]; ok && n.Op == "Identity" {
 			si.consts[n.Outputs[0]] = v
 		}

@@ -193,14 +193,50 @@ func convertModel(ctx context.Context, m *onnxpb.ModelProto, opts Options) (*gra
 	return g, nil
 }
 
+// maxTypeDepth bounds the nesting of sequence and optional types.
+const maxTypeDepth = 16
+
 func valueInfo(vi *onnxpb.ValueInfoProto) (graph.ValueInfo, error) {
-	info := graph.ValueInfo{Name: vi.GetName()}
-	if info.Name == "" {
-		return info, fmt.Errorf("%w: value without a name", nn.ErrMalformedModel)
+	if vi.GetName() == "" {
+		return graph.ValueInfo{}, fmt.Errorf("%w: value without a name", nn.ErrMalformedModel)
 	}
-	tt := vi.GetType().GetTensorType()
+	return typeInfo(vi.GetName(), vi.GetType(), 0)
+}
+
+// typeInfo converts a TypeProto: tensors, sequences and optionals (element
+// types recursively; whether the backend runs such a value is its
+// business). Maps and sparse tensors, and a type left unset, are unknown
+// (an undefined tensor), as before sequences were understood.
+func typeInfo(name string, tp *onnxpb.TypeProto, depth int) (graph.ValueInfo, error) {
+	info := graph.ValueInfo{Name: name}
+	if depth > maxTypeDepth {
+		return info, fmt.Errorf("%w: value %q has a type nested over %d levels deep", nn.ErrMalformedModel, name, maxTypeDepth)
+	}
+	switch v := tp.GetValue().(type) {
+	case *onnxpb.TypeProto_SequenceType:
+		info.Kind = nn.KindSequence
+		if et := v.SequenceType.GetElemType(); et != nil {
+			el, err := typeInfo(name, et, depth+1)
+			if err != nil {
+				return info, err
+			}
+			info.Elem = &el
+		}
+		return info, nil
+	case *onnxpb.TypeProto_OptionalType:
+		info.Kind = nn.KindOptional
+		if et := v.OptionalType.GetElemType(); et != nil {
+			el, err := typeInfo(name, et, depth+1)
+			if err != nil {
+				return info, err
+			}
+			info.Elem = &el
+		}
+		return info, nil
+	}
+	tt := tp.GetTensorType()
 	if tt == nil {
-		return info, nil // sequences, optionals, maps: unknown here
+		return info, nil // maps, sparse tensors: unknown here
 	}
 	info.DType = nn.DType(tt.GetElemType())
 	if sh := tt.GetShape(); sh != nil {

@@ -46,7 +46,7 @@ func reluModel() *onnxpb.ModelProto {
 	}
 }
 
-func marshal(t testing.TB, m *onnxpb.ModelProto) []byte {
+func marshal(t testing.TB, m proto.Message) []byte {
 	t.Helper()
 	b, err := proto.Marshal(m)
 	if err != nil {
