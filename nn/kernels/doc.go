@@ -37,8 +37,11 @@
 // operands, fused bias/Relu/Clip/residual store) on amd64 CPUs that have
 // both, portable Go elsewhere. Convolutions use an implicit GEMM over
 // "phase planes" of the padded input (implicit.go: no im2col matrix), a
-// plain GEMM for 1×1 stride-1 layers, and a direct AVX2 kernel for 3×3
-// depthwise layers. When an OpenBLAS shared library is present at run
+// plain GEMM for 1×1 stride-1 layers, a direct AVX2 kernel for 3×3
+// depthwise layers, and Winograd for 3×3 stride-1 layers with at least 64
+// input channels: F(4×4, 3×3) on planes at least 12 wide (winograd43.go),
+// F(2×2, 3×3) on smaller ones (winograd.go), with AVX2 transforms
+// (wino_amd64.s) around the same GEMM micro-kernel. When an OpenBLAS shared library is present at run
 // time (found with dlopen by internal/blas; no build-time dependency),
 // Sgemm uses it, pinned to one thread per call; convolutions keep the
 // built-in kernels unless UseOpenBLASForConv(true) — they measured faster
