@@ -100,13 +100,13 @@ func TestWinogradMatchesReference(t *testing.T) {
 // output tile (2 or 4) and returns the function that restores the
 // defaults.
 func setWinograd(tile int) func() {
-	oldC, oldW := winoMinC, wino43MinW
-	winoMinC = 1
+	oldC, oldW, oldT := winoMinC, wino43MinW, winoMinTiles
+	winoMinC, winoMinTiles = 1, 0
 	wino43MinW = 1 << 30
 	if tile == 4 {
 		wino43MinW = 1
 	}
-	return func() { winoMinC, wino43MinW = oldC, oldW }
+	return func() { winoMinC, wino43MinW, winoMinTiles = oldC, oldW, oldT }
 }
 
 // testConvCases checks every case of convCases (those keep accepts, when

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 )
 
@@ -39,6 +40,9 @@ type PackedConv struct {
 	imp   *implicitPlan
 	wino  *winoPlan
 	ep    []epilogue // per group: bias (padded) and fused Relu/Clip
+	// gemmOnce guards the packing of wp for a Winograd layer run at a
+	// small batch (implicit GEMM instead).
+	gemmOnce sync.Once
 	post  bool       // activation not fused: BiasAct after the GEMM
 }
 
@@ -89,13 +93,21 @@ func PackConvWeights(p ConvParams, w, bias []float32) (*PackedConv, error) {
 		pc.ep = append(pc.ep, epilogue{bias: b, clamp: clamp, lo: lo, hi: hi})
 	}
 	if pc.algo != algoDepthwise && pc.algo != algoWinograd {
-		pc.wpLen = packedALen(pc.mg, pc.kdim)
-		pc.wp = make([]float32, pc.wpLen*p.Group)
-		for g := range p.Group {
-			packA(pc.wp[g*pc.wpLen:], false, pc.mg, pc.kdim, 1, pc.w[g*pc.mg*pc.kdim:], pc.kdim)
-		}
+		pc.packGemm()
 	}
 	return pc, nil
+}
+
+// packGemm packs the weights for the GEMM paths (implicit, pointwise,
+// im2col). A Winograd layer does it on its first run at a batch too small
+// for Winograd (winoWorth), so that batch-8 sessions never hold both.
+func (pc *PackedConv) packGemm() {
+	p := pc.p
+	pc.wpLen = packedALen(pc.mg, pc.kdim)
+	pc.wp = make([]float32, pc.wpLen*p.Group)
+	for g := range p.Group {
+		packA(pc.wp[g*pc.wpLen:], false, pc.mg, pc.kdim, 1, pc.w[g*pc.mg*pc.kdim:], pc.kdim)
+	}
 }
 
 // Params returns the parameters the convolution was packed with (N = 0).
@@ -151,8 +163,11 @@ func (pc *PackedConv) run(t, n int, x, skip, y []float32) {
 	switch {
 	case pc.algo == algoDepthwise:
 		pc.runDepthwise(t, n, x, skip, y)
-	case pc.algo == algoWinograd && !convUseBLAS():
+	case pc.algo == algoWinograd && !convUseBLAS() && pc.winoWorth(t, n):
 		pc.runWinograd(t, n, x, skip, y)
+	case pc.algo == algoWinograd && !convUseBLAS():
+		pc.gemmOnce.Do(pc.packGemm)
+		pc.runImplicit(t, n, x, skip, y)
 	case pc.algo == algoImplicit && !convUseBLAS():
 		pc.runImplicit(t, n, x, skip, y)
 	default:

@@ -86,47 +86,86 @@ func TestWinogradPortableMatchesReference(t *testing.T) {
 	}
 }
 
+// TestWinogradSmallBatchUsesImplicit: with the default thresholds a
+// Winograd layer run at batch 8 uses Winograd, and at batch 1 (too few
+// tiles) the implicit GEMM, packed on first use; both match the reference.
+func TestWinogradSmallBatchUsesImplicit(t *testing.T) {
+	if !hasAVX2FMA {
+		t.Skip("Winograd is off without AVX2")
+	}
+	for _, hw := range []int{14, 7} { // F(4×4) and F(2×2) tiles
+		p := convCase(8, 64, hw, hw, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActRelu)
+		r := rand.New(rand.NewPCG(9, uint64(hw)))
+		x, w, bias := randSlice(r, p.N*p.C*p.H*p.W), randSlice(r, p.M*p.C*9), randSlice(r, p.M)
+		pc, err := PackConvWeights(p, w, bias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc.algo != algoWinograd || pc.wp != nil {
+			t.Fatalf("%d×%d: algorithm %s, GEMM weights packed %v; want Winograd only", hw, hw, pc.Algorithm(), pc.wp != nil)
+		}
+		if !pc.winoWorth(2, 8) || pc.winoWorth(2, 1) {
+			t.Fatalf("%d×%d: winoWorth(batch 8) %v, (batch 1) %v; want true, false", hw, hw, pc.winoWorth(2, 8), pc.winoWorth(2, 1))
+		}
+		want := make([]float32, p.N*p.M*p.OH*p.OW)
+		refConv(p, x, w, bias, want)
+		got := make([]float32, len(want))
+		pc.RunThreads(8, 2, x, got)
+		assertClose(t, got, want, 1e-5*math.Sqrt(float64(p.C*9)))
+		one := p.M * p.OH * p.OW
+		got1 := make([]float32, one)
+		pc.RunThreads(1, 2, x[7*p.C*p.H*p.W:], got1)
+		if pc.wp == nil {
+			t.Fatalf("%d×%d: batch 1 did not pack the GEMM weights", hw, hw)
+		}
+		assertClose(t, got1, want[7*one:], 1e-5*math.Sqrt(float64(p.C*9)))
+	}
+}
+
 // BenchmarkWinograd compares Winograd with the implicit GEMM on the 3×3
-// stride-1 layers of resnet18 at batch 8.
+// stride-1 layers of resnet18 (and squeezenet's expand3x3) at batch 1 and 8.
 //
 //	go test ./nn/kernels -run '^$' -bench Winograd
 func BenchmarkWinograd(b *testing.B) {
 	for _, l := range convBenchLayers {
-		p := l.p
-		if p.KH != 3 || p.StrideH != 1 || p.Group != 1 {
-			continue
-		}
-		for _, algo := range []string{"implicit", "winograd", "winograd4"} {
-			b.Run(fmt.Sprintf("%s/%s", l.name, algo), func(b *testing.B) {
-				switch algo {
-				case "implicit":
-					old := winoMinC
-					winoMinC = 1 << 30
-					defer func() { winoMinC = old }()
-				case "winograd":
-					defer setWinograd(2)()
-				default:
-					defer setWinograd(4)()
-				}
-				defer forceGoGemm(true)()
-				r := rand.New(rand.NewPCG(1, 1))
-				x := randSlice(r, p.N*p.C*p.H*p.W)
-				pc, err := PackConvWeights(p, randSlice(r, p.M*p.C*9), randSlice(r, p.M))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if pc.Algorithm() != algo {
-					b.Fatalf("algorithm %s, want %s", pc.Algorithm(), algo)
-				}
-				y := make([]float32, p.N*p.M*p.OH*p.OW)
-				pc.Run(p.N, x, y)
-				b.ResetTimer()
-				c0 := processCPU()
-				for b.Loop() {
+		for _, batch := range []int{1, 8} {
+			p := l.p
+			p.N = batch
+			if p.KH != 3 || p.StrideH != 1 || p.Group != 1 {
+				continue
+			}
+			for _, algo := range []string{"implicit", "winograd", "winograd4"} {
+				b.Run(fmt.Sprintf("%s/b%d/%s", l.name, batch, algo), func(b *testing.B) {
+					switch algo {
+					case "implicit":
+						old := winoMinC
+						winoMinC = 1 << 30
+						defer func() { winoMinC = old }()
+					case "winograd":
+						defer setWinograd(2)()
+					default:
+						defer setWinograd(4)()
+					}
+					defer forceGoGemm(true)()
+					r := rand.New(rand.NewPCG(1, 1))
+					x := randSlice(r, p.N*p.C*p.H*p.W)
+					pc, err := PackConvWeights(p, randSlice(r, p.M*p.C*9), randSlice(r, p.M))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if pc.Algorithm() != algo {
+						b.Fatalf("algorithm %s, want %s", pc.Algorithm(), algo)
+					}
+					y := make([]float32, p.N*p.M*p.OH*p.OW)
 					pc.Run(p.N, x, y)
-				}
-				reportRates(b, p.FLOPs(), processCPU()-c0)
-			})
+					b.ResetTimer()
+					c0 := processCPU()
+					for b.Loop() {
+						pc.Run(p.N, x, y)
+					}
+					reportRates(b, p.FLOPs(), processCPU()-c0)
+				})
+			}
 		}
 	}
 }

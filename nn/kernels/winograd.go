@@ -31,6 +31,18 @@ var winoMinC = func() int {
 	return 1 << 30
 }()
 
+// winoMinTiles is the number of tiles per worker below which a Winograd
+// layer runs as an implicit GEMM instead: with few tiles the 16 or 36
+// GEMMs get too few columns (batch 1 on resnet18's 14×14 and 7×7 layers:
+// 0.6× and 0.35× the implicit GEMM's rate; BenchmarkWinograd).
+var winoMinTiles = 64
+
+// winoWorth reports whether n images on t workers give the Winograd GEMMs
+// enough tiles.
+func (pc *PackedConv) winoWorth(t, n int) bool {
+	return n*pc.wino.th*pc.wino.tw >= winoMinTiles*t
+}
+
 func winoOK(p ConvParams) bool {
 	return p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.DilH == 1 && p.DilW == 1 && p.Group == 1 && p.C >= winoMinC
