@@ -43,7 +43,7 @@ type PackedConv struct {
 	// gemmOnce guards the packing of wp for a Winograd layer run at a
 	// small batch (implicit GEMM instead).
 	gemmOnce sync.Once
-	post  bool       // activation not fused: BiasAct after the GEMM
+	post     bool // activation not fused: BiasAct after the GEMM
 }
 
 // PackConvWeights validates p and prepares w (and bias, which may be nil)
