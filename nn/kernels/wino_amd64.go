@@ -4,7 +4,7 @@ package kernels
 func winoIn8(src *float32, ld, chunks int, dst *float32, xs int)
 
 //go:noescape
-func winoOut8(src *float32, ls, chunks int, dst *float32, ldd int, bias float32)
+func winoOut8(src *float32, ls, chunks int, dst *float32, ldd int, bias, lo, hi float32)
 
 // winoIn runs the input transform of `chunks` runs of 8 tiles (winoIn8Go
 // has the layouts), in AVX2 when the CPU has it.
@@ -23,18 +23,19 @@ func winoIn(src []float32, ld, chunks int, dst []float32, xs int) {
 }
 
 // winoOut runs the output transform of `chunks` runs of 8 tiles
-// (winoOut8Go has the layouts), in AVX2 when the CPU has it.
-func winoOut(src []float32, ls, chunks int, dst []float32, ldd int, bias float32) {
+// (winoOut8Go has the layouts), results clamped to [lo, hi], in AVX2 when
+// the CPU has it.
+func winoOut(src []float32, ls, chunks int, dst []float32, ldd int, bias, lo, hi float32) {
 	if chunks == 0 {
 		return
 	}
 	_ = src[15*ls+8*chunks-1]
 	_ = dst[ldd+16*chunks-1]
 	if !hasAVX2FMA {
-		winoOut8Go(src, ls, chunks, dst, ldd, bias)
+		winoOut8Go(src, ls, chunks, dst, ldd, bias, lo, hi)
 		return
 	}
-	winoOut8(&src[0], ls, chunks, &dst[0], ldd, bias)
+	winoOut8(&src[0], ls, chunks, &dst[0], ldd, bias, lo, hi)
 }
 
 //go:noescape

@@ -107,12 +107,13 @@ widone:
 	VZEROUPPER
 	RET
 
-// func winoOut8(src *float32, ls, chunks int, dst *float32, ldd int, bias float32)
+// func winoOut8(src *float32, ls, chunks int, dst *float32, ldd int, bias, lo, hi float32)
 // src holds the 16 GEMM results of each tile, element ξ of tile t at
 // src[ξ*ls + t]. For each of `chunks` runs of 8 tiles, computes the 2×2
-// output Y = Aᵀ·m·A + bias and writes it as two interleaved rows: tile t's
-// outputs at dst[2t], dst[2t+1] (row 0) and dst[ldd+2t], dst[ldd+2t+1].
-TEXT ·winoOut8(SB), NOSPLIT, $0-44
+// output Y = Aᵀ·m·A + bias, clamped to [lo, hi], and writes it as two
+// interleaved rows: tile t's outputs at dst[2t], dst[2t+1] (row 0) and
+// dst[ldd+2t], dst[ldd+2t+1].
+TEXT ·winoOut8(SB), NOSPLIT, $0-52
 	MOVQ src+0(FP), SI
 	MOVQ ls+8(FP), BX
 	SHLQ $2, BX
@@ -121,6 +122,8 @@ TEXT ·winoOut8(SB), NOSPLIT, $0-44
 	MOVQ ldd+32(FP), DX
 	SHLQ $2, DX
 	VBROADCASTSS bias+40(FP), Y15
+	VBROADCASTSS lo+44(FP), Y9
+	VBROADCASTSS hi+48(FP), Y14
 	LEAQ (BX)(BX*2), R9      // 3 ξ
 	LEAQ (SI)(BX*4), R10     // ξ = 4
 	LEAQ (R10)(BX*4), R11    // ξ = 8
@@ -166,6 +169,14 @@ woloop:
 	VSUBPS Y5, Y3, Y13
 	VSUBPS Y7, Y13, Y13
 	VADDPS Y15, Y13, Y13
+	VMAXPS Y9, Y10, Y10
+	VMAXPS Y9, Y11, Y11
+	VMAXPS Y9, Y12, Y12
+	VMAXPS Y9, Y13, Y13
+	VMINPS Y14, Y10, Y10
+	VMINPS Y14, Y11, Y11
+	VMINPS Y14, Y12, Y12
+	VMINPS Y14, Y13, Y13
 	// interleave (y00, y01) into row 0 and (y10, y11) into row 1
 	VUNPCKLPS Y11, Y10, Y0
 	VUNPCKHPS Y11, Y10, Y1

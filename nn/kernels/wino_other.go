@@ -6,8 +6,8 @@ func winoIn(src []float32, ld, chunks int, dst []float32, xs int) {
 	winoIn8Go(src, ld, chunks, dst, xs)
 }
 
-func winoOut(src []float32, ls, chunks int, dst []float32, ldd int, bias float32) {
-	winoOut8Go(src, ls, chunks, dst, ldd, bias)
+func winoOut(src []float32, ls, chunks int, dst []float32, ldd int, bias, lo, hi float32) {
+	winoOut8Go(src, ls, chunks, dst, ldd, bias, lo, hi)
 }
 
 func wino43In(src []float32, ld, chunks int, dst []float32, xs int, tmp []float32) {

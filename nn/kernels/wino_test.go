@@ -29,8 +29,8 @@ func TestWinoTransformsMatchGo(t *testing.T) {
 		ls, ldd := 8*chunks+3, 16*chunks+4
 		m := randSlice(r, 16*ls)
 		gotO, wantO := make([]float32, 2*ldd), make([]float32, 2*ldd)
-		winoOut(m, ls, chunks, gotO, ldd, 0.25)
-		winoOut8Go(m, ls, chunks, wantO, ldd, 0.25)
+		winoOut(m, ls, chunks, gotO, ldd, 0.25, -2, 2)
+		winoOut8Go(m, ls, chunks, wantO, ldd, 0.25, -2, 2)
 		for i := range wantO {
 			if gotO[i] != wantO[i] {
 				t.Fatalf("winoOut chunks=%d: [%d] = %v, Go gives %v", chunks, i, gotO[i], wantO[i])

@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Winograd F(2×2, 3×3) for 3×3, stride-1, undilated, ungrouped
 // convolutions: each 2×2 output tile costs 16 multiplies per input channel
 // instead of 36 (2.25× fewer), as 16 GEMMs [M×C]·[C×tiles], one per
@@ -111,9 +113,10 @@ func winoIn8Go(src []float32, ld, chunks int, dst []float32, xs int) {
 
 // winoOut8Go is the output transform of `chunks` runs of 8 tiles of one
 // output channel and tile row: element ξ of tile t's GEMM result is
-// src[ξ*ls + t]; Y = Aᵀ·m·A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1], goes to two
-// interleaved rows, dst[2t], dst[2t+1] and dst[ldd+2t], dst[ldd+2t+1].
-func winoOut8Go(src []float32, ls, chunks int, dst []float32, ldd int, bias float32) {
+// src[ξ*ls + t]; Y = Aᵀ·m·A + bias, Aᵀ = [1 1 1 0; 0 1 -1 -1], clamped to
+// [lo, hi], goes to two interleaved rows, dst[2t], dst[2t+1] and
+// dst[ldd+2t], dst[ldd+2t+1].
+func winoOut8Go(src []float32, ls, chunks int, dst []float32, ldd int, bias, lo, hi float32) {
 	for t := range 8 * chunks {
 		var s [8]float32
 		for j := range 4 {
@@ -121,10 +124,10 @@ func winoOut8Go(src []float32, ls, chunks int, dst []float32, ldd int, bias floa
 			s[j] = m0 + m1 + m2
 			s[4+j] = m1 - m2 - m3
 		}
-		dst[2*t] = s[0] + s[1] + s[2] + bias
-		dst[2*t+1] = s[1] - s[2] - s[3] + bias
-		dst[ldd+2*t] = s[4] + s[5] + s[6] + bias
-		dst[ldd+2*t+1] = s[5] - s[6] - s[7] + bias
+		dst[2*t] = min(max(s[0]+s[1]+s[2]+bias, lo), hi)
+		dst[2*t+1] = min(max(s[1]-s[2]-s[3]+bias, lo), hi)
+		dst[ldd+2*t] = min(max(s[4]+s[5]+s[6]+bias, lo), hi)
+		dst[ldd+2*t+1] = min(max(s[5]-s[6]-s[7]+bias, lo), hi)
 	}
 }
 
@@ -155,7 +158,7 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 	rows := n * wp.th
 	kr := max(1, min((96+wp.tw-1)/wp.tw, rows/(2*t)))
 	items := (rows + kr - 1) / kr
-	lo, hi, clamp, post := clampOf(p)
+	lo, hi, _, post := clampOf(p)
 	chunks := (wp.tw + 7) / 8
 	ld := 8*chunks + 8 // one even or odd half-row: 8*chunks+1 used
 	ldd := 16 * chunks // one output row of the transform
@@ -204,22 +207,23 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 		for q := range 16 {
 			gemmPackedA(wp.u[q*wp.uLen:(q+1)*wp.uLen], p.M, nt, p.C, false, v[q*xs:q*xs+p.C*nt], nt, mo[q*p.M*nt:(q+1)*p.M*nt], nt, &wp.zero)
 		}
+		// The transform clamps (Relu, Clip) unless a residual comes first.
+		olo, ohi := lo, hi
+		if skip != nil {
+			olo, ohi = float32(math.Inf(-1)), float32(math.Inf(1))
+		}
 		for m := range p.M {
 			for gr := r0; gr < r1; gr++ {
 				img, ty := gr/wp.th, gr%wp.th
-				winoOut(mo[m*nt+(gr-r0)*wp.tw:], p.M*nt, chunks, out, ldd, pc.bias[m])
+				winoOut(mo[m*nt+(gr-r0)*wp.tw:], p.M*nt, chunks, out, ldd, pc.bias[m], olo, ohi)
 				base := (img*p.M + m) * ohw
 				for a := 0; a < 2 && 2*ty+a < p.OH; a++ {
 					o := base + (2*ty+a)*p.OW
 					dst := y[o : o+p.OW]
 					src := out[a*ldd : a*ldd+p.OW]
-					switch {
-					case skip != nil: // skip may be y: addClamp reads each value before writing it
+					if skip != nil { // skip may be y: addClamp reads each value before writing it
 						addClamp(dst, src, skip[o:o+p.OW], lo, hi)
-					case clamp:
-						copy(dst, src)
-						biasClamp(dst, 0, lo, hi)
-					default:
+					} else {
 						copy(dst, src)
 					}
 					if post {
