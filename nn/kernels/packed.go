@@ -163,7 +163,7 @@ func (pc *PackedConv) run(t, n int, x, skip, y []float32) {
 	switch {
 	case pc.algo == algoDepthwise:
 		pc.runDepthwise(t, n, x, skip, y)
-	case pc.algo == algoWinograd && !convUseBLAS() && pc.winoWorth(t, n):
+	case pc.algo == algoWinograd && !convUseBLAS() && pc.winoWorth(n):
 		pc.runWinograd(t, n, x, skip, y)
 	case pc.algo == algoWinograd && !convUseBLAS():
 		pc.gemmOnce.Do(pc.packGemm)

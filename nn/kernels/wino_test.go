@@ -104,8 +104,8 @@ func TestWinogradSmallBatchUsesImplicit(t *testing.T) {
 		if pc.algo != algoWinograd || pc.wp != nil {
 			t.Fatalf("%d×%d: algorithm %s, GEMM weights packed %v; want Winograd only", hw, hw, pc.Algorithm(), pc.wp != nil)
 		}
-		if !pc.winoWorth(2, 8) || pc.winoWorth(2, 1) {
-			t.Fatalf("%d×%d: winoWorth(batch 8) %v, (batch 1) %v; want true, false", hw, hw, pc.winoWorth(2, 8), pc.winoWorth(2, 1))
+		if !pc.winoWorth(8) || pc.winoWorth(1) {
+			t.Fatalf("%d×%d: winoWorth(batch 8) %v, (batch 1) %v; want true, false", hw, hw, pc.winoWorth(8), pc.winoWorth(1))
 		}
 		want := make([]float32, p.N*p.M*p.OH*p.OW)
 		refConv(p, x, w, bias, want)
@@ -119,6 +119,14 @@ func TestWinogradSmallBatchUsesImplicit(t *testing.T) {
 			t.Fatalf("%d×%d: batch 1 did not pack the GEMM weights", hw, hw)
 		}
 		assertClose(t, got1, want[7*one:], 1e-5*math.Sqrt(float64(p.C*9)))
+		// The thread count never changes the result.
+		got8 := make([]float32, len(want))
+		pc.RunThreads(8, 1, x, got8)
+		for i := range got {
+			if got8[i] != got[i] {
+				t.Fatalf("%d×%d: element %d is %v on 1 thread, %v on 2", hw, hw, i, got8[i], got[i])
+			}
+		}
 	}
 }
 

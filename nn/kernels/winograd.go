@@ -33,16 +33,18 @@ var winoMinC = func() int {
 	return 1 << 30
 }()
 
-// winoMinTiles is the number of tiles per worker below which a Winograd
-// layer runs as an implicit GEMM instead: with few tiles the 16 or 36
-// GEMMs get too few columns (batch 1 on resnet18's 14×14 and 7×7 layers:
-// 0.6× and 0.35× the implicit GEMM's rate; BenchmarkWinograd).
-var winoMinTiles = 64
+// winoMinTiles is the number of tiles in a run (all images) below which a
+// Winograd layer runs as an implicit GEMM instead: with few tiles the 16 or
+// 36 GEMMs get too few columns (batch 1 on resnet18's 14×14 and 7×7
+// layers: 0.6× and 0.35× the implicit GEMM's rate; BenchmarkWinograd).
+// The choice depends on the batch only, never on the thread count, so
+// that results do not change with the number of workers.
+var winoMinTiles = 128
 
-// winoWorth reports whether n images on t workers give the Winograd GEMMs
+// winoWorth reports whether a run of n images gives the Winograd GEMMs
 // enough tiles.
-func (pc *PackedConv) winoWorth(t, n int) bool {
-	return n*pc.wino.th*pc.wino.tw >= winoMinTiles*t
+func (pc *PackedConv) winoWorth(n int) bool {
+	return n*pc.wino.th*pc.wino.tw >= winoMinTiles
 }
 
 func winoOK(p ConvParams) bool {
