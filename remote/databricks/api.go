@@ -3,8 +3,10 @@ package databricks
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/sluice-ml/sluice/remote/rest"
@@ -198,4 +200,35 @@ func lastSlash(s string) int {
 		}
 	}
 	return -1
+}
+
+// FileSize returns the size of a DBFS file (path without the dbfs: scheme), or ok false when
+// there is none.
+func (a API) FileSize(ctx context.Context, path string) (size int64, ok bool, err error) {
+	var st struct {
+		IsDir    bool  `json:"is_dir"`
+		FileSize int64 `json:"file_size"`
+	}
+	err = a.C.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/api/2.0/dbfs/get-status?path=" + url.QueryEscape(path)}, &st)
+	var se *rest.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusNotFound {
+		return 0, false, nil
+	}
+	if err != nil || st.IsDir {
+		return 0, false, err
+	}
+	return st.FileSize, true, nil
+}
+
+// WorkspaceFileExists reports whether a workspace file exists.
+func (a API) WorkspaceFileExists(ctx context.Context, path string) (bool, error) {
+	var st struct {
+		ObjectType string `json:"object_type"`
+	}
+	err := a.C.Do(ctx, rest.Request{Method: http.MethodGet, Path: "/api/2.0/workspace/get-status?path=" + url.QueryEscape(path)}, &st)
+	var se *rest.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusNotFound {
+		return false, nil
+	}
+	return err == nil && st.ObjectType == "FILE", err
 }
