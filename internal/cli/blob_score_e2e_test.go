@@ -84,7 +84,7 @@ jobs:
 	}
 	// The output's commit records say every partition is there, made with the same model and
 	// settings: nothing is scored or uploaded again.
-	if l := stepLog(t, dir, id3, "score"); !strings.Contains(l, ": 0 partitions published by this run, 3 committed by other runs") {
+	if l := stepLog(t, dir, id3, "score"); !strings.Contains(l, ": 0 images scored and 0 partitions published by this run, 3 committed by other runs") {
 		t.Fatalf("no-reuse score log:\n%s", l)
 	}
 }

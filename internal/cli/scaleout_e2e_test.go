@@ -335,8 +335,13 @@ func TestScaleOutScoring(t *testing.T) {
 		if !slices.Equal(local, missing) {
 			t.Fatalf("local run committed %v, the remote run had left %v", local, missing)
 		}
-		if l := stepLog(t, s.dir, id2, "score"); !strings.Contains(l, "committed by other runs") {
-			t.Fatalf("log:\n%s", l)
+		var rows int64
+		for _, pid := range missing {
+			rows += all[pid].Rows
+		}
+		want := fmt.Sprintf(": %d images scored and %d partitions published by this run, %d committed by other runs", rows, len(missing), len(remoteDone))
+		if l := stepLog(t, s.dir, id2, "score"); !strings.Contains(l, want) {
+			t.Fatalf("log lacks %q:\n%s", want, l)
 		}
 	})
 

@@ -72,7 +72,7 @@ cross --error-threshold (items; -1 ignores failures) or --allowed-failed-count (
 				res.Items, res.FailedItems, cfg.Output, len(res.Partitions), res.Skipped+res.Elsewhere, float64(res.Stats.ItemsDone)/secs)
 			if datastore.IsURI(cfg.Output) {
 				fmt.Fprintf(e.stdout, "%d images scored by this run; %d partitions published, %d committed by other runs; output complete: %v\n",
-					res.Stats.ItemsDone, res.Published, res.Elsewhere, res.Complete)
+					res.Scored, res.Published, res.Elsewhere, res.Complete)
 			}
 			if eval && datastore.IsURI(cfg.Output) {
 				return usagef("--eval reads a local output folder")

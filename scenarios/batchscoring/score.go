@@ -85,6 +85,8 @@ type Config struct {
 type Result struct {
 	dataflow.Result
 	Images int // images in the input
+	// Scored counts the images this run scored (not those of partitions committed before).
+	Scored int64
 	// With an Output URI: Elsewhere counts this shard's partitions found committed in the
 	// output's records (by another run, machine or shard) and not redone; Published those this
 	// run uploaded; Complete is set when every partition of the input is committed there.
@@ -344,7 +346,7 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 	in := dataflow.Partitioned{Partitions: parts, Dir: cfg.Output, Writer: wf, Ledger: led, Key: key, BatchRows: cfg.Batch}
 	if !remoteOut {
 		res, err := dataflow.RunPartitioned(ctx, plan, in, opts)
-		return Result{Result: res, Images: len(items)}, err
+		return Result{Result: res, Images: len(items), Scored: scored(res.Partitions)}, err
 	}
 	return scoreToURI(ctx, cfg, resolver, plan, in, opts, all, stateDir, len(items))
 }
@@ -425,6 +427,7 @@ func scoreToURI(ctx context.Context, cfg Config, resolver *datastore.Resolver, p
 			runErr = err
 		}
 	}
+	n := scored(res.Partitions)
 	for i := range res.Partitions {
 		res.Partitions[i].File = out.URI + "/" + filepath.Base(res.Partitions[i].File)
 	}
@@ -433,7 +436,7 @@ func scoreToURI(ctx context.Context, cfg Config, resolver *datastore.Resolver, p
 	res.Counts.FailedItems += counts.FailedItems
 	res.Counts.MiniBatches += counts.MiniBatches
 	res.Counts.FailedMiniBatches += counts.FailedMiniBatches
-	result := Result{Result: res, Images: images, Elsewhere: len(elsewhere), Published: len(published) + len(pending)}
+	result := Result{Result: res, Images: images, Scored: n, Elsewhere: len(elsewhere), Published: len(published) + len(pending)}
 	if runErr != nil {
 		return result, runErr
 	}
@@ -461,6 +464,16 @@ func scoreToURI(ctx context.Context, cfg Config, resolver *datastore.Resolver, p
 		}
 	}
 	return result, nil
+}
+
+func scored(ps []dataflow.CommittedPartition) int64 {
+	var n int64
+	for _, p := range ps {
+		if !p.Skipped {
+			n += p.Rows
+		}
+	}
+	return n
 }
 
 func publishPending(ctx context.Context, in dataflow.Partitioned, out datastore.Location, pending []dataflow.CommittedPartition, by string) error {

@@ -150,8 +150,8 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 	fmt.Fprintf(jobs.LockedLog(sc.Log), "scored %d images (%d failed) in %d partitions (%d already committed) in %s\n",
 		res.Items, res.FailedItems, len(res.Partitions), res.Skipped+res.Elsewhere, time.Since(start).Round(time.Millisecond))
 	if datastore.IsURI(final) {
-		fmt.Fprintf(jobs.LockedLog(sc.Log), "%s: %d partitions published by this run, %d committed by other runs\n",
-			final, res.Published, res.Elsewhere)
+		fmt.Fprintf(jobs.LockedLog(sc.Log), "%s: %d images scored and %d partitions published by this run, %d committed by other runs\n",
+			final, res.Scored, res.Published, res.Elsewhere)
 	}
 	return nil
 }
