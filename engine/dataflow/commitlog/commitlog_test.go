@@ -25,7 +25,7 @@ func publish(t *testing.T, out datastore.Location, local, key, id, content strin
 		t.Fatal(err)
 	}
 	rec := commitlog.Record{Key: key, Partition: id, File: "part-" + id + ".parquet", Rows: 2, By: "test",
-		Items: []commitlog.Item{{Hash: "h1", Path: "a.jpg", Row: 0}, {Hash: "h2", Path: "b.jpg", Row: 1, Error: "decode: truncated"}},
+		Items:       []commitlog.Item{{Hash: "h1", Path: "a.jpg", Row: 0}, {Hash: "h2", Path: "b.jpg", Row: 1, Error: "decode: truncated"}},
 		FailedItems: 1}
 	if err := commitlog.Publish(context.Background(), out, f, rec); err != nil {
 		t.Fatal(err)
