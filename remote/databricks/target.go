@@ -287,7 +287,12 @@ func (s *step) scaleOutTask(ctx context.Context, api API, sc *compute.StepContex
 		if err != nil {
 			return Task{}, fmt.Errorf("%w: %w", sparkdriver.ErrJob, err)
 		}
-		if err := s.put(ctx, api, binPath, b); err != nil {
+		if ws {
+			err = s.put(ctx, api, binPath, b)
+		} else {
+			err = api.PutDBFSFile(ctx, binPath, b)
+		}
+		if err != nil {
 			return Task{}, fmt.Errorf("uploading the sluice binary: %w", err)
 		}
 	}

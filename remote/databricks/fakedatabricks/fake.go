@@ -1,6 +1,7 @@
 // Package fakedatabricks is an in-process Databricks workspace for tests: an httptest server that
 // speaks the parts of the Jobs API 2.1 (runs/submit, runs/get, runs/get-output, runs/cancel),
-// DBFS (create, add-block, close) and workspace files (mkdirs, import) that Sluice uses, with
+// DBFS (create, add-block, close, get-status, and put with JSON contents or a multipart posted
+// file) and workspace files (mkdirs, import, get-status) that Sluice uses, with
 // their request checks, state machine and error bodies ({"error_code": ..., "message": ...}),
 // bearer-token authentication (401 without a token, 403 with a wrong one), and injectable faults:
 // 429 with Retry-After, 5xx, and responses lost after the request took effect.
@@ -18,6 +19,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -227,6 +229,9 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 	defer s.mu.Unlock()
 	p := r.URL.Path
 	var body map[string]json.RawMessage
+	if r.Method == http.MethodPost && p == "/api/2.0/dbfs/put" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return s.putMultipart(r, out)
+	}
 	if r.Method == http.MethodPost {
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			return 400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request"
@@ -325,6 +330,24 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 			return 400, "INVALID_PARAMETER_VALUE", "bad handle or block"
 		}
 		s.partial[h] = append(s.partial[h], b...)
+		*out = map[string]any{}
+	case r.Method == http.MethodPost && p == "/api/2.0/dbfs/put":
+		var path, contents string
+		var overwrite bool
+		json.Unmarshal(body["path"], &path)
+		json.Unmarshal(body["contents"], &contents)
+		json.Unmarshal(body["overwrite"], &overwrite)
+		b, err := base64.StdEncoding.DecodeString(contents)
+		switch {
+		case err != nil || !strings.HasPrefix(path, "/"):
+			return 400, "INVALID_PARAMETER_VALUE", "bad path or contents"
+		case len(b) > 1<<20:
+			return 400, "MAX_BLOCK_SIZE_EXCEEDED", "File uploads via contents are limited to 1 MB; post a file instead"
+		}
+		if _, ok := s.files[path]; ok && !overwrite {
+			return 400, "RESOURCE_ALREADY_EXISTS", "A file or directory already exists at the input path " + path + "."
+		}
+		s.files[path] = b
 		*out = map[string]any{}
 	case r.Method == http.MethodPost && p == "/api/2.0/dbfs/close":
 		var h int64
@@ -545,3 +568,47 @@ func (s *Server) start(run *Run) error {
 
 // isWorkspace tells workspace files (imported) from DBFS files; both live in s.files.
 func (s *Server) isWorkspace(p string) bool { return s.wsFiles[p] }
+
+// putMultipart is /api/2.0/dbfs/put with a posted file (s.mu held): fields path and overwrite,
+// one file part of at most 2 GB.
+func (s *Server) putMultipart(r *http.Request, out *any) (int, string, string) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return 400, "MALFORMED_REQUEST", "bad multipart body"
+	}
+	var path string
+	var overwrite bool
+	var data []byte
+	files := 0
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 400, "MALFORMED_REQUEST", "bad multipart body"
+		}
+		b, err := io.ReadAll(io.LimitReader(part, 2<<30))
+		if err != nil {
+			return 400, "MALFORMED_REQUEST", "bad multipart body"
+		}
+		switch {
+		case part.FileName() != "":
+			data = b
+			files++
+		case part.FormName() == "path":
+			path = string(b)
+		case part.FormName() == "overwrite":
+			overwrite = string(b) == "true"
+		}
+	}
+	if !strings.HasPrefix(path, "/") || files != 1 {
+		return 400, "INVALID_PARAMETER_VALUE", "put needs an absolute path and one posted file"
+	}
+	if _, ok := s.files[path]; ok && !overwrite {
+		return 400, "RESOURCE_ALREADY_EXISTS", "A file or directory already exists at the input path " + path + "."
+	}
+	s.files[path] = data
+	*out = map[string]any{}
+	return 200, "", ""
+}
