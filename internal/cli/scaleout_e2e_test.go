@@ -387,7 +387,10 @@ func TestScaleOutScoring(t *testing.T) {
 		}
 
 		s.cluster.Lose(0, 2)
-		_, r := s.run(t, "hdifail", "hdinsight:spark", "hdiresume", 1)
+		idFail, r := s.run(t, "hdifail", "hdinsight:spark", "hdiresume", 1)
+		if l := stepLog(t, s.dir, idFail, "score"); !strings.Contains(l, "/bin/") || !strings.Contains(l, "/sluice already there") {
+			t.Fatalf("the binary was shipped again:\n%s", l)
+		}
 		s.cluster.Lose()
 		if !strings.Contains(r.stdout+r.stderr, "ExecutorLostFailure") {
 			t.Fatalf("the remote error is not in the run's message:\n%s\n%s", r.stdout, r.stderr)
@@ -407,8 +410,8 @@ func TestScaleOutScoring(t *testing.T) {
 
 	// The binary went to each cluster once, and no secret reached a log, a record, the clusters'
 	// arguments or the outputs.
-	if n := strings.Count(strings.Join(s.dbx.Requests(), "\n"), "/dbfs/create"); n == 0 {
-		t.Fatal("nothing uploaded to DBFS")
+	if n := strings.Count(strings.Join(s.dbx.Requests(), "\n"), "POST /api/2.0/dbfs/put"); n != 1 {
+		t.Fatalf("the binary went to DBFS %d times over 3 runs", n)
 	}
 	for _, run := range s.cluster.Runs() {
 		for _, secret := range []string{soToken, soPassword, s.az.Key} {
@@ -432,4 +435,16 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// --shard is I/N with 0 <= I < N; anything else is a usage error (exit 2) before any work.
+func TestScoreShardFlag(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, bad := range []string{"2/2", "-1/3", "1/0", "1", "01/3", "1/3x"} {
+		r := sluice(t, dir, "score", "--model", "m.onnx", "--input", "in", "--output", "out", "--shard", bad)
+		if r.code != 2 || !strings.Contains(r.stderr, "want I/N") {
+			t.Fatalf("--shard %s: exit %d\n%s", bad, r.code, r.stderr)
+		}
+	}
 }

@@ -42,6 +42,9 @@ cross --error-threshold (items; -1 ignores failures) or --allowed-failed-count (
 			if cfg.Model == "" || cfg.Input == "" || cfg.Output == "" {
 				return usagef("score needs --model, --input and --output (see --help)")
 			}
+			if eval && datastore.IsURI(cfg.Output) {
+				return usagef("--eval reads a local output folder")
+			}
 			if shard != "" {
 				if _, err := fmt.Sscanf(shard, "%d/%d", &cfg.Shard, &cfg.Shards); err != nil || cfg.Shards < 1 || cfg.Shard < 0 ||
 					cfg.Shard >= cfg.Shards || fmt.Sprintf("%d/%d", cfg.Shard, cfg.Shards) != shard {
@@ -73,9 +76,6 @@ cross --error-threshold (items; -1 ignores failures) or --allowed-failed-count (
 			if datastore.IsURI(cfg.Output) {
 				fmt.Fprintf(e.stdout, "%d images scored by this run; %d partitions published, %d committed by other runs; output complete: %v\n",
 					res.Scored, res.Published, res.Elsewhere, res.Complete)
-			}
-			if eval && datastore.IsURI(cfg.Output) {
-				return usagef("--eval reads a local output folder")
 			}
 			if eval {
 				if cfg.Format != "" && cfg.Format != "parquet" {

@@ -345,6 +345,8 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 	opts := dataflow.Options{Allocator: cfg.Allocator, Thresholds: cfg.Thresholds, MaxTries: cfg.MaxTries, Metrics: cfg.Metrics, Logger: cfg.Logger}
 	in := dataflow.Partitioned{Partitions: parts, Dir: cfg.Output, Writer: wf, Ledger: led, Key: key, BatchRows: cfg.Batch}
 	if !remoteOut {
+		// Shards sharing a local folder must not prune each other's partitions.
+		in.KeepStale = cfg.Shards > 1
 		res, err := dataflow.RunPartitioned(ctx, plan, in, opts)
 		return Result{Result: res, Images: len(items), Scored: scored(res.Partitions)}, err
 	}
