@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-ml/sluice/engine/compute"
 	"github.com/sluice-ml/sluice/engine/spec"
 	"github.com/sluice-ml/sluice/remote/argv"
+	"github.com/sluice-ml/sluice/remote/sparkdriver"
 	"github.com/sluice-ml/sluice/store/datastore"
 )
 
@@ -27,13 +28,13 @@ func SparkURI(s string) string {
 	return "wasbs://" + u.Container + "@" + u.Account + ".blob.core.windows.net/" + u.Path
 }
 
-// CheckJob verifies what every remote target needs of a job: a command, and a `path:` URI on
-// every output.
+// CheckJob verifies what every remote target needs of a job: a command (or a job type that
+// scales out, package sparkdriver), and a `path:` URI on every output.
 func CheckJob(job *spec.Job, target string) error {
-	if job.Type != "command" {
+	if job.Type != "command" && !sparkdriver.Supports(job.Type) {
 		return fmt.Errorf("job %s: type %q on compute %s: %w", job.Name, job.Type, target, compute.ErrUnsupportedJob)
 	}
-	if job.Command == nil {
+	if job.Type == "command" && job.Command == nil {
 		return fmt.Errorf("job %s: no command", job.Name)
 	}
 	for _, o := range job.OutputOrder {

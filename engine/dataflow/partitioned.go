@@ -45,6 +45,10 @@ type Partitioned struct {
 	// KeepStale keeps part-* files of the output folder that are not partitions of this run;
 	// by default a successful run removes them, so the folder holds exactly this input's rows.
 	KeepStale bool
+	// OnCommit, when set, is called in the sink after each partition this run commits (file
+	// renamed, ledger recorded) with its items' records; an error fails the run, the partition
+	// staying committed here. It publishes partitions elsewhere as they commit (a Blob output).
+	OnCommit func(ctx context.Context, p CommittedPartition, items []ledger.Item) error
 }
 
 // CommittedPartition is a partition of the output.
@@ -345,18 +349,24 @@ func (r *partRunner) commit(ctx context.Context, ps *partState) error {
 		return fail(err)
 	}
 	failed := ps.failed.Load()
+	items := make([]ledger.Item, len(ps.p.Items))
+	for i, it := range ps.p.Items {
+		items[i] = ledger.Item{Hash: it.Hash, Path: it.Path, Partition: ps.p.ID, Row: ps.row[i], Error: ps.errs[i]}
+	}
 	if r.in.Ledger != nil {
-		items := make([]ledger.Item, len(ps.p.Items))
-		for i, it := range ps.p.Items {
-			items[i] = ledger.Item{Hash: it.Hash, Path: it.Path, Partition: ps.p.ID, Row: ps.row[i], Error: ps.errs[i]}
-		}
 		rec := ledger.Partition{ID: ps.p.ID, File: filepath.Base(ps.final), Rows: ps.seen, FailedItems: ps.nfail, Failed: failed}
 		if err := r.in.Ledger.Commit(ctx, r.in.Key, rec, items); err != nil {
 			return fail(err)
 		}
 	}
+	cp := CommittedPartition{ID: ps.p.ID, File: ps.final, Rows: ps.seen, FailedItems: ps.nfail, Failed: failed}
+	if r.in.OnCommit != nil {
+		if err := r.in.OnCommit(ctx, cp, items); err != nil {
+			return fail(err)
+		}
+	}
 	r.committed++
-	r.done = append(r.done, CommittedPartition{ID: ps.p.ID, File: ps.final, Rows: ps.seen, FailedItems: ps.nfail, Failed: failed})
+	r.done = append(r.done, cp)
 	d := Counts{Items: ps.seen, FailedItems: ps.nfail, MiniBatches: 1}
 	if failed {
 		d.FailedMiniBatches = 1

@@ -52,7 +52,7 @@ jobs:
 	if rj.Status != "Finished" {
 		t.Fatalf("run 1: %+v", rj)
 	}
-	if l := stepLog(t, dir, id1, "score"); !strings.Contains(l, "scored 31 images (1 failed)") || !strings.Contains(l, "uploaded:") {
+	if l := stepLog(t, dir, id1, "score"); !strings.Contains(l, "scored 31 images (1 failed)") || !strings.Contains(l, "published by this run, 0 committed by other runs") {
 		t.Fatalf("score log:\n%s", l)
 	}
 	var local string
@@ -82,8 +82,9 @@ jobs:
 	if l := stepLog(t, dir, id3, "upload"); !strings.Contains(l, "(0 copied, 31 already there)") {
 		t.Fatalf("no-reuse upload log:\n%s", l)
 	}
-	// Scoring again gives the same Parquet bytes, so nothing new goes to Blob.
-	if l := stepLog(t, dir, id3, "score"); !strings.Contains(l, "uploaded:") || !strings.Contains(l, "(0 copied, ") {
+	// The output's commit records say every partition is there, made with the same model and
+	// settings: nothing is scored or uploaded again.
+	if l := stepLog(t, dir, id3, "score"); !strings.Contains(l, ": 0 images scored and 0 partitions published by this run, 3 committed by other runs") {
 		t.Fatalf("no-reuse score log:\n%s", l)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-ml/sluice/engine/dataflow"
 	"github.com/sluice-ml/sluice/internal/wsconfig"
 	"github.com/sluice-ml/sluice/scenarios/batchscoring"
+	"github.com/sluice-ml/sluice/store/datastore"
 )
 
 func newScoreCmd(e *env) *cobra.Command {
@@ -22,6 +23,7 @@ func newScoreCmd(e *env) *cobra.Command {
 	var errThreshold, failedCount int64
 	var failedPercent float64
 	var eval bool
+	var shard string
 	cmd := &cobra.Command{
 		Use:   "score --model M.onnx --input DIR|azblob://ACCOUNT/CONTAINER/PREFIX --output OUT",
 		Short: "Score every image under a folder or Blob prefix with an image classifier",
@@ -39,6 +41,15 @@ cross --error-threshold (items; -1 ignores failures) or --allowed-failed-count (
 			ctx := cmd.Context()
 			if cfg.Model == "" || cfg.Input == "" || cfg.Output == "" {
 				return usagef("score needs --model, --input and --output (see --help)")
+			}
+			if eval && datastore.IsURI(cfg.Output) {
+				return usagef("--eval reads a local output folder")
+			}
+			if shard != "" {
+				if _, err := fmt.Sscanf(shard, "%d/%d", &cfg.Shard, &cfg.Shards); err != nil || cfg.Shards < 1 || cfg.Shard < 0 ||
+					cfg.Shard >= cfg.Shards || fmt.Sprintf("%d/%d", cfg.Shard, cfg.Shards) != shard {
+					return usagef("--shard %q: want I/N with 0 <= I < N", shard)
+				}
 			}
 			cfg.Thresholds = dataflow.Thresholds{ErrorThreshold: errThreshold, AllowedFailedCount: failedCount, AllowedFailedPercent: failedPercent}
 			if path := wsconfig.Find(e.wsFile); path != "" {
@@ -61,7 +72,11 @@ cross --error-threshold (items; -1 ignores failures) or --allowed-failed-count (
 			}
 			secs := time.Since(start).Seconds()
 			fmt.Fprintf(e.stdout, "scored %d images (%d failed) into %s: %d partitions, %d already committed; %.1f images/s\n",
-				res.Items, res.FailedItems, cfg.Output, len(res.Partitions), res.Skipped, float64(res.Stats.ItemsDone)/secs)
+				res.Items, res.FailedItems, cfg.Output, len(res.Partitions), res.Skipped+res.Elsewhere, float64(res.Stats.ItemsDone)/secs)
+			if datastore.IsURI(cfg.Output) {
+				fmt.Fprintf(e.stdout, "%d images scored by this run; %d partitions published, %d committed by other runs; output complete: %v\n",
+					res.Scored, res.Published, res.Elsewhere, res.Complete)
+			}
 			if eval {
 				if cfg.Format != "" && cfg.Format != "parquet" {
 					return usagef("--eval reads Parquet output; drop --format %s", cfg.Format)
@@ -82,7 +97,9 @@ cross --error-threshold (items; -1 ignores failures) or --allowed-failed-count (
 	f.StringVar(&cfg.Model, "model", "", "ONNX image classifier")
 	f.StringVar(&cfg.Labels, "labels", "", "label file, one per line in the model's output order (default: class indices)")
 	f.StringVar(&cfg.Input, "input", "", "folder, file or azblob:// URI of the images")
-	f.StringVar(&cfg.Output, "output", "", "output folder")
+	f.StringVar(&cfg.Output, "output", "", "output folder or azblob:// URI (written partition by partition with commit records, shared by every run)")
+	f.StringVar(&shard, "shard", "", "I/N: score only shard I (from 0) of N of the input's partitions; N runs with the same --output share the work")
+	f.StringVar(&cfg.StateDir, "state-dir", "", "folder for the ledger and staged partitions (default OUT/.sluice, or a cache folder for a URI output)")
 	f.IntVar(&cfg.Batch, "batch", 8, "images per model run")
 	f.IntVar(&cfg.TopK, "topk", 5, "labels kept per image")
 	f.StringVar(&cfg.Preprocess, "preprocess", "torchvision", "torchvision, inception, inception-tf, or a spec such as size=64,mean=0.5:0.5:0.5,std=0.25:0.25:0.25")

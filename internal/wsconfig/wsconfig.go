@@ -279,18 +279,32 @@ func (f *File) Targets() []compute.Target {
 		return nil
 	}
 	var out []compute.Target
+	ws := f.datastoresOnly()
 	for _, n := range sortedKeys(f.Compute) {
 		c := f.Compute[n]
 		name := "databricks:" + n
 		if c.Type == "hdinsight" {
 			name = "hdinsight:" + n
 		}
-		out = append(out, &lazy{name: name, make: func() (compute.Target, error) { return c.build(n) }})
+		out = append(out, &lazy{name: name, make: func() (compute.Target, error) { return c.build(n, ws) }})
 	}
 	return out
 }
 
-func (c Compute) build(n string) (compute.Target, error) {
+// datastoresOnly is the workspace file that scale-out steps ship to their Spark tasks: the
+// datastores (which name environment variables, never hold a secret), no compute.
+func (f *File) datastoresOnly() []byte {
+	if len(f.Datastores) == 0 {
+		return nil
+	}
+	b, err := yaml.Marshal(File{Datastores: f.Datastores})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (c Compute) build(n string, ws []byte) (compute.Target, error) {
 	pmin, _ := time.ParseDuration(c.PollMin)
 	pmax, _ := time.ParseDuration(c.PollMax)
 	if c.Type == "hdinsight" {
@@ -306,7 +320,7 @@ func (c Compute) build(n string) (compute.Target, error) {
 		return livy.New(livy.Config{Name: n, URL: c.URL, User: c.User, Password: pw, CodeRoot: c.CodeRoot, PollMin: pmin, PollMax: pmax,
 			Defaults: livy.BatchRequest{DriverMemory: b.DriverMemory, DriverCores: b.DriverCores, ExecutorMemory: b.ExecutorMemory,
 				ExecutorCores: b.ExecutorCores, NumExecutors: b.NumExecutors, Queue: b.Queue, Jars: b.Jars, PyFiles: b.PyFiles,
-				Files: b.Files, Conf: b.Conf}})
+				Files: b.Files, Conf: b.Conf}, Workspace: ws})
 	}
 	var token func(ctx context.Context) (string, error)
 	if c.Auth == "azure_ad" {
@@ -330,7 +344,8 @@ func (c Compute) build(n string) (compute.Target, error) {
 		token = func(context.Context) (string, error) { return secret.Env(env) }
 	}
 	return databricks.New(databricks.Config{Name: n, Host: c.Host, Token: token, ExistingClusterID: c.ExistingClusterID,
-		NewCluster: c.NewCluster, Upload: c.Upload, UploadRoot: c.UploadRoot, TimeoutSeconds: c.TimeoutSeconds, PollMin: pmin, PollMax: pmax})
+		NewCluster: c.NewCluster, Upload: c.Upload, UploadRoot: c.UploadRoot, TimeoutSeconds: c.TimeoutSeconds, PollMin: pmin, PollMax: pmax,
+		Workspace: ws})
 }
 
 // lazy builds its target on first use.

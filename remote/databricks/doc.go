@@ -19,6 +19,11 @@
 // if that happens while a submit is still being retried, the run is found by its unique run_name
 // among the active one-time runs (runs/list) and canceled.
 //
+// A `score` step is scaled out instead (package sparkdriver): the driver, the step's files and the
+// sluice binary (once per build, under UploadRoot/bin/ID) are uploaded, and a spark_python_task
+// runs the driver, whose N tasks run `sluice score --shard i/N` reading the files through the
+// /dbfs (or /Workspace) FUSE mount.
+//
 // Credentials: a personal access token, or an Azure AD token for the Databricks resource
 // (DefaultAzureCredential), sent as a bearer token; never logged.
 package databricks

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/sluice-ml/sluice/internal/secret"
 	"github.com/sluice-ml/sluice/remote"
 	"github.com/sluice-ml/sluice/remote/rest"
+	"github.com/sluice-ml/sluice/remote/sparkdriver"
 )
 
 // Upload kinds.
@@ -40,6 +43,12 @@ type Config struct {
 	PollMin, PollMax time.Duration
 	// TimeoutSeconds is passed as the run's timeout_seconds (0: none).
 	TimeoutSeconds int
+	// Binary is the sluice executable shipped to scale-out steps (default: this process's own);
+	// Workspace the workspace file their tasks read (datastores only: names of environment
+	// variables, no secret). The cluster supplies those variables (new_cluster.spark_env_vars, or
+	// the existing cluster's environment).
+	Binary    string
+	Workspace []byte
 	// HTTP and Sleep are for tests (defaults: a 60 s client, a real timer).
 	HTTP        *http.Client
 	Sleep       func(ctx context.Context, d time.Duration) error
@@ -99,7 +108,8 @@ func New(cfg Config) (*Target, error) {
 // Name is "databricks:NAME".
 func (t *Target) Name() string { return "databricks:" + t.cfg.Name }
 
-// Prepare accepts command jobs whose outputs have azblob:// paths.
+// Prepare accepts command jobs, and score jobs (scaled out, package sparkdriver), whose outputs
+// have azblob:// paths.
 func (t *Target) Prepare(_ context.Context, job *spec.Job) (compute.Step, error) {
 	if err := remote.CheckJob(job, t.Name()); err != nil {
 		return nil, err
@@ -130,30 +140,14 @@ func (s *step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 	}
 	api.C = &c
 
-	words, err := remote.Args(sc)
+	var task Task
+	if sparkdriver.Supports(sc.Job.Type) {
+		task, err = s.scaleOutTask(ctx, api, sc, log)
+	} else {
+		task, err = s.commandTask(ctx, api, sc, log)
+	}
 	if err != nil {
 		return err
-	}
-	dir := path.Join(s.t.cfg.UploadRoot, sc.RunID, sc.Step, fmt.Sprintf("attempt-%d", sc.Attempt))
-	uploaded, err := s.upload(ctx, api, sc.WorkDir, dir, log)
-	if err != nil {
-		return fmt.Errorf("uploading code: %w", err)
-	}
-	task := Task{TaskKey: "sluice", ExistingClusterID: s.t.cfg.ExistingClusterID, NewCluster: s.t.cfg.NewCluster}
-	for i, w := range words {
-		if p, ok := uploaded[strings.TrimPrefix(w, "./")]; ok {
-			words[i] = p
-		}
-	}
-	switch {
-	case words[0] == "spark-submit":
-		task.SparkSubmitTask = &SparkSubmitTask{Parameters: words[1:]}
-	case (words[0] == "python" || words[0] == "python3") && len(words) > 1 && strings.HasSuffix(words[1], ".py"):
-		task.SparkPythonTask = &SparkPythonTask{PythonFile: words[1], Parameters: words[2:]}
-	case strings.HasSuffix(words[0], ".py"):
-		task.SparkPythonTask = &SparkPythonTask{PythonFile: words[0], Parameters: words[1:]}
-	default:
-		return fmt.Errorf("%w: %q is neither `python FILE.py ...`, `FILE.py ...` nor `spark-submit ...`", ErrCommand, words[0])
 	}
 	sum := sha256.Sum256([]byte(sc.RunID + "\x00" + sc.Step + "\x00" + fmt.Sprint(sc.Attempt)))
 	req := SubmitRequest{RunName: fmt.Sprintf("sluice %s %s attempt %d", sc.RunID, sc.Step, sc.Attempt),
@@ -203,6 +197,130 @@ func (s *step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 		msg += "; error: " + e
 	}
 	return fmt.Errorf("%w: %s", ErrRunFailed, secret.Redact(msg))
+}
+
+// commandTask uploads a command step's code and makes its task.
+func (s *step) commandTask(ctx context.Context, api API, sc *compute.StepContext, log io.Writer) (Task, error) {
+	words, err := remote.Args(sc)
+	if err != nil {
+		return Task{}, err
+	}
+	dir := path.Join(s.t.cfg.UploadRoot, sc.RunID, sc.Step, fmt.Sprintf("attempt-%d", sc.Attempt))
+	uploaded, err := s.upload(ctx, api, sc.WorkDir, dir, log)
+	if err != nil {
+		return Task{}, fmt.Errorf("uploading code: %w", err)
+	}
+	task := Task{TaskKey: "sluice", ExistingClusterID: s.t.cfg.ExistingClusterID, NewCluster: s.t.cfg.NewCluster}
+	for i, w := range words {
+		if p, ok := uploaded[strings.TrimPrefix(w, "./")]; ok {
+			words[i] = p
+		}
+	}
+	switch {
+	case words[0] == "spark-submit":
+		task.SparkSubmitTask = &SparkSubmitTask{Parameters: words[1:]}
+	case (words[0] == "python" || words[0] == "python3") && len(words) > 1 && strings.HasSuffix(words[1], ".py"):
+		task.SparkPythonTask = &SparkPythonTask{PythonFile: words[1], Parameters: words[2:]}
+	case strings.HasSuffix(words[0], ".py"):
+		task.SparkPythonTask = &SparkPythonTask{PythonFile: words[0], Parameters: words[1:]}
+	default:
+		return Task{}, fmt.Errorf("%w: %q is neither `python FILE.py ...`, `FILE.py ...` nor `spark-submit ...`", ErrCommand, words[0])
+	}
+	return task, nil
+}
+
+// scaleOutTask ships a dataflow step (package sparkdriver) — the driver and the step's files under
+// UploadRoot/RUN/STEP/attempt-N, the sluice binary once per build under UploadRoot/bin/ID — and
+// makes the spark_python_task that runs it. Tasks read the shipped files through the cluster's
+// FUSE mounts (/dbfs, /Workspace).
+func (s *step) scaleOutTask(ctx context.Context, api API, sc *compute.StepContext, log io.Writer) (Task, error) {
+	bin := s.t.cfg.Binary
+	if bin == "" {
+		var err error
+		if bin, err = sparkdriver.Executable(); err != nil {
+			return Task{}, err
+		}
+	}
+	job, err := sparkdriver.ScoreJob(sc, bin, s.t.cfg.Workspace)
+	if err != nil {
+		return Task{}, err
+	}
+	ws := s.t.cfg.Upload == UploadWorkspace
+	fuse := func(p string) string {
+		if ws {
+			return "/Workspace" + p
+		}
+		return "/dbfs" + p
+	}
+	dir := path.Join(s.t.cfg.UploadRoot, sc.RunID, sc.Step, fmt.Sprintf("attempt-%d", sc.Attempt))
+	files := append([]sparkdriver.File{{Name: sparkdriver.ScriptName, Data: sparkdriver.Script}}, job.Files...)
+	for _, f := range files {
+		b, err := f.Content()
+		if err != nil {
+			return Task{}, fmt.Errorf("%w: %w", sparkdriver.ErrJob, err)
+		}
+		if err := s.put(ctx, api, path.Join(dir, f.Name), b); err != nil {
+			return Task{}, fmt.Errorf("uploading %s: %w", f.Name, err)
+		}
+	}
+	id, err := sparkdriver.BinaryID(job.Binary)
+	if err != nil {
+		return Task{}, fmt.Errorf("%w: %w", sparkdriver.ErrJob, err)
+	}
+	binPath := path.Join(s.t.cfg.UploadRoot, "bin", id, sparkdriver.BinaryName)
+	have := false
+	if ws {
+		have, err = api.WorkspaceFileExists(ctx, binPath)
+	} else {
+		var size int64
+		var ok bool
+		size, ok, err = api.FileSize(ctx, binPath)
+		if st, serr := os.Stat(job.Binary); ok && serr == nil && st.Size() == size {
+			have = true
+		}
+	}
+	if err != nil {
+		return Task{}, fmt.Errorf("looking for the sluice binary: %w", err)
+	}
+	if !have {
+		b, err := os.ReadFile(job.Binary)
+		if err != nil {
+			return Task{}, fmt.Errorf("%w: %w", sparkdriver.ErrJob, err)
+		}
+		if ws {
+			err = s.put(ctx, api, binPath, b)
+		} else {
+			err = api.PutDBFSFile(ctx, binPath, b)
+		}
+		if err != nil {
+			return Task{}, fmt.Errorf("uploading the sluice binary: %w", err)
+		}
+	}
+	fmt.Fprintf(log, "databricks: scale-out of %s in %d shards; %d file(s) uploaded to %s; sluice binary %s %s\n", sc.Job.Type, job.Shards,
+		len(files), fuse(dir), fuse(binPath), map[bool]string{true: "already there", false: "uploaded"}[have])
+	script := "dbfs:" + path.Join(dir, sparkdriver.ScriptName)
+	if ws {
+		script = fuse(path.Join(dir, sparkdriver.ScriptName))
+	}
+	return Task{TaskKey: "sluice", ExistingClusterID: s.t.cfg.ExistingClusterID, NewCluster: s.t.cfg.NewCluster,
+		SparkPythonTask: &SparkPythonTask{PythonFile: script, Parameters: job.DriverArgs(fuse(binPath), fuse(dir))}}, nil
+}
+
+// put uploads one file where the target uploads code, retrying it whole (an add-block cannot be
+// retried alone).
+func (s *step) put(ctx context.Context, api API, p string, b []byte) error {
+	var err error
+	for try := 1; try <= 3; try++ {
+		if s.t.cfg.Upload == UploadWorkspace {
+			err = api.PutWorkspaceFile(ctx, p, b)
+		} else {
+			err = api.PutDBFS(ctx, p, b)
+		}
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
+	return err
 }
 
 // cancelByName cancels the active one-time runs named name.

@@ -16,5 +16,7 @@
 // running, busy, shutting_down go on; success ends the step well; dead, killed and error fail it,
 // quoting the last lines of the batch log. The log (GET /batches/{id}/log) is copied into the step
 // log as it grows. Cancelling the step deletes the batch (DELETE /batches/{id}), which kills the
-// YARN application. Requests carry HTTP Basic credentials and X-Requested-By (Livy's CSRF guard).
+// YARN application. A `score` step is scaled out instead (package sparkdriver): the driver, the
+// step's files and the sluice binary (once per build, under code_root/bin/ID) go to code_root, and
+// the batch runs the driver with them as `files`. Requests carry HTTP Basic credentials and X-Requested-By (Livy's CSRF guard).
 package livy

@@ -9,7 +9,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"github.com/sluice-ml/sluice/internal/secret"
 	"github.com/sluice-ml/sluice/remote"
 	"github.com/sluice-ml/sluice/remote/rest"
+	"github.com/sluice-ml/sluice/remote/sparkdriver"
 	"github.com/sluice-ml/sluice/store/datastore"
 )
 
@@ -35,6 +38,11 @@ type Config struct {
 	// Defaults is the batch every step starts from (conf, memory, cores, queue...); File, Args and
 	// Name are set per step.
 	Defaults BatchRequest
+	// Binary is the sluice executable shipped to scale-out steps (default: this process's own);
+	// Workspace the workspace file their tasks read (datastores only: names of environment
+	// variables, no secret). The cluster supplies those variables (spark.executorEnv.* in conf).
+	Binary    string
+	Workspace []byte
 	// PollMin and PollMax space the state polls (default 2 s and 30 s).
 	PollMin, PollMax time.Duration
 	// Tests.
@@ -81,7 +89,8 @@ func New(cfg Config) (*Target, error) {
 // Name is "hdinsight:NAME".
 func (t *Target) Name() string { return "hdinsight:" + t.cfg.Name }
 
-// Prepare accepts command jobs whose outputs have azblob:// paths.
+// Prepare accepts command jobs, and score jobs (scaled out, package sparkdriver), whose outputs
+// have azblob:// paths.
 func (t *Target) Prepare(_ context.Context, job *spec.Job) (compute.Step, error) {
 	if err := remote.CheckJob(job, t.Name()); err != nil {
 		return nil, err
@@ -200,22 +209,12 @@ func (s *step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 		fmt.Fprintf(log, "livy: retry %d in %s: %v\n", attempt, wait.Round(time.Millisecond), err)
 	}
 	api.C = &c
-	words, err := remote.Args(sc)
-	if err != nil {
-		return err
+	var req BatchRequest
+	if sparkdriver.Supports(sc.Job.Type) {
+		req, err = s.scaleOutBatch(ctx, sc, log)
+	} else {
+		req, err = s.commandBatch(ctx, sc, log)
 	}
-	if s.t.cfg.CodeRoot != "" {
-		uploaded, err := s.upload(ctx, sc, log)
-		if err != nil {
-			return fmt.Errorf("uploading code: %w", err)
-		}
-		for i, w := range words {
-			if p, ok := uploaded[strings.TrimPrefix(w, "./")]; ok {
-				words[i] = p
-			}
-		}
-	}
-	req, err := FromCommand(words, s.t.cfg.Defaults)
 	if err != nil {
 		return err
 	}
@@ -270,6 +269,120 @@ func (s *step) Run(ctx context.Context, sc *compute.StepContext) (err error) {
 			return err
 		}
 	}
+}
+
+// commandBatch uploads a command step's code (when CodeRoot is set) and makes its batch.
+func (s *step) commandBatch(ctx context.Context, sc *compute.StepContext, log io.Writer) (BatchRequest, error) {
+	words, err := remote.Args(sc)
+	if err != nil {
+		return BatchRequest{}, err
+	}
+	if s.t.cfg.CodeRoot != "" {
+		uploaded, err := s.upload(ctx, sc, log)
+		if err != nil {
+			return BatchRequest{}, fmt.Errorf("uploading code: %w", err)
+		}
+		for i, w := range words {
+			if p, ok := uploaded[strings.TrimPrefix(w, "./")]; ok {
+				words[i] = p
+			}
+		}
+	}
+	return FromCommand(words, s.t.cfg.Defaults)
+}
+
+// scaleOutBatch ships a dataflow step (package sparkdriver) to CodeRoot — the driver and the
+// step's files under RUN/STEP/attempt-N, the sluice binary once per build under bin/ID — and makes
+// the batch that runs the driver with them as its `files` (YARN puts them in every executor's
+// working folder, where SparkFiles finds them).
+func (s *step) scaleOutBatch(ctx context.Context, sc *compute.StepContext, log io.Writer) (BatchRequest, error) {
+	if s.t.cfg.CodeRoot == "" {
+		return BatchRequest{}, fmt.Errorf("%w: %s steps on %s need the target's code_root (where the sluice binary is shipped)",
+			sparkdriver.ErrJob, sc.Job.Type, s.t.Name())
+	}
+	if sc.Data == nil {
+		return BatchRequest{}, fmt.Errorf("no datastore resolver for %s", s.t.cfg.CodeRoot)
+	}
+	bin := s.t.cfg.Binary
+	if bin == "" {
+		var err error
+		if bin, err = sparkdriver.Executable(); err != nil {
+			return BatchRequest{}, err
+		}
+	}
+	job, err := sparkdriver.ScoreJob(sc, bin, s.t.cfg.Workspace)
+	if err != nil {
+		return BatchRequest{}, err
+	}
+	root, _ := datastore.ParseURI(s.t.cfg.CodeRoot)
+	dir := root.Join(path.Join(sc.RunID, sc.Step, fmt.Sprintf("attempt-%d", sc.Attempt)))
+	loc, err := sc.Data.Resolve(ctx, dir.String())
+	if err != nil {
+		return BatchRequest{}, err
+	}
+	req := s.t.cfg.Defaults
+	req.Conf = maps.Clone(req.Conf)
+	req.Files = slices.Clone(req.Files)
+	files := append([]sparkdriver.File{{Name: sparkdriver.ScriptName, Data: sparkdriver.Script}}, job.Files...)
+	for _, f := range files {
+		b, err := f.Content()
+		if err != nil {
+			return BatchRequest{}, fmt.Errorf("%w: %w", sparkdriver.ErrJob, err)
+		}
+		if err := put(ctx, loc.Store, loc.Name(f.Name), b); err != nil {
+			return BatchRequest{}, fmt.Errorf("uploading %s: %w", f.Name, err)
+		}
+		if f.Name != sparkdriver.ScriptName {
+			req.Files = append(req.Files, remote.SparkURI(dir.Join(f.Name).String()))
+		}
+	}
+	id, err := sparkdriver.BinaryID(job.Binary)
+	if err != nil {
+		return BatchRequest{}, fmt.Errorf("%w: %w", sparkdriver.ErrJob, err)
+	}
+	binURI := root.Join(path.Join("bin", id, sparkdriver.BinaryName))
+	bloc, err := sc.Data.Resolve(ctx, binURI.String())
+	if err != nil {
+		return BatchRequest{}, err
+	}
+	have := false
+	if st, serr := os.Stat(job.Binary); serr == nil {
+		if in, err := bloc.Store.Stat(ctx, bloc.Prefix); err == nil && in.Size == st.Size() {
+			have = true
+		}
+	}
+	if !have {
+		up, ok := bloc.Store.(datastore.FileUploader)
+		if ok {
+			err = up.UploadFile(ctx, bloc.Prefix, job.Binary, datastore.CreateOptions{})
+		} else {
+			var b []byte
+			if b, err = os.ReadFile(job.Binary); err == nil {
+				err = put(ctx, bloc.Store, bloc.Prefix, b)
+			}
+		}
+		if err != nil {
+			return BatchRequest{}, fmt.Errorf("uploading the sluice binary: %w", err)
+		}
+	}
+	req.Files = append(req.Files, remote.SparkURI(binURI.String()))
+	req.File = remote.SparkURI(dir.Join(sparkdriver.ScriptName).String())
+	req.Args = job.DriverArgs(sparkdriver.BinaryName, "")
+	fmt.Fprintf(log, "livy: scale-out of %s in %d shards; %d file(s) uploaded to %s; sluice binary %s %s\n", sc.Job.Type, job.Shards,
+		len(files), dir, binURI, map[bool]string{true: "already there", false: "uploaded"}[have])
+	return req, nil
+}
+
+func put(ctx context.Context, store datastore.Datastore, name string, b []byte) error {
+	w, err := store.Create(ctx, name, datastore.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }
 
 // submit posts the batch; when the outcome of a post is unknown it looks for the batch by name

@@ -41,6 +41,9 @@ type Request struct {
 	Method string
 	Path   string // with query string, relative to Base
 	Body   any    // marshaled as JSON when not nil
+	// Raw, when not nil, is sent as the body instead, with ContentType (a multipart upload).
+	Raw         []byte
+	ContentType string
 	// Idempotent allows retrying a POST (see the package doc).
 	Idempotent bool
 }
@@ -51,8 +54,8 @@ var defaultHTTP = &http.Client{Timeout: 60 * time.Second}
 // for an HTTP error answer (after retries, for temporary ones), ErrUnknownOutcome for a lost
 // response to a request that cannot be retried, ctx.Err() when ctx ends.
 func (c *Client) Do(ctx context.Context, r Request, out any) error {
-	var body []byte
-	if r.Body != nil {
+	body := r.Raw
+	if r.Raw == nil && r.Body != nil {
 		var err error
 		if body, err = json.Marshal(r.Body); err != nil {
 			return fmt.Errorf("%s %s: %w", r.Method, r.Path, err)
@@ -133,7 +136,11 @@ func (c *Client) send(ctx context.Context, r Request, body []byte) (*http.Respon
 		return nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := r.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("Accept", "application/json")
 	for k, vs := range c.Header {

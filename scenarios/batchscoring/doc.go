@@ -9,6 +9,12 @@
 // empty, not an image, a decompression bomb) becomes an error row naming the file and the cause;
 // the run goes on unless it crosses the error thresholds.
 //
+// An output that is a data URI (azblob://...) is written partition by partition with commit
+// records next to the files (package engine/dataflow/commitlog), which every run writing that
+// output imports first; with Config.Shard/Shards a run takes only its share of the partitions.
+// That is how a `score` step scales out over Spark tasks (package remote/sparkdriver), and how a
+// run started on a cluster is finished on this machine, or the reverse, without redoing work.
+//
 // Score is the entry point, used by `sluice score` and by the `score` pipeline job type;
 // Evaluate reads an output folder back (row counts, errors, and accuracy when images sit in
 // folders named after their true label).

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluice-ml/sluice/engine/dataflow"
+	"github.com/sluice-ml/sluice/engine/dataflow/commitlog"
 	"github.com/sluice-ml/sluice/engine/dataflow/ledger"
 	"github.com/sluice-ml/sluice/engine/dataflow/partition"
 	"github.com/sluice-ml/sluice/nn"
@@ -44,7 +46,10 @@ type Config struct {
 	Labels string // label file (one per line, in output order); "" names classes by index
 	// Input is a local folder or file, or an azblob:// URI (resolved by Resolver).
 	Input string
-	// Output is the local folder that receives part-<id><ext> files.
+	// Output is the folder that receives part-<id><ext> files: a local folder, or an azblob://
+	// URI (resolved by Resolver) — then partitions are written to StateDir/out first and each is
+	// uploaded as it commits, with its commit record (package engine/dataflow/commitlog), and the
+	// records already there are imported first, so that runs anywhere share the work.
 	Output string
 	// Preprocess is a preset name (torchvision, inception, inception-tf) or a free spec
 	// (ops/preprocess.Parse); default torchvision.
@@ -61,8 +66,15 @@ type Config struct {
 	// images decoded at once (default: all cores).
 	Threads, DecodeWorkers int
 	Limits                 decode.Limits
-	// StateDir holds the ledger (default Output/.sluice).
-	StateDir  string
+	// StateDir holds the ledger (default Output/.sluice; for an Output URI, a folder under the
+	// user's cache named after it).
+	StateDir string
+	// Shard and Shards: with Shards > 1, only partitions whose index in the input's partition
+	// list is Shard modulo Shards are scored (by Shards runs, possibly on as many machines,
+	// sharing a Blob Output); the partition list depends only on the input's listing.
+	Shard, Shards int
+	// By names this run in commit records (default: host name and process id).
+	By        string
 	Resolver  *datastore.Resolver
 	Metrics   *dataflow.Metrics
 	Logger    *slog.Logger
@@ -73,6 +85,13 @@ type Config struct {
 type Result struct {
 	dataflow.Result
 	Images int // images in the input
+	// Scored counts the images this run scored (not those of partitions committed before).
+	Scored int64
+	// With an Output URI: Elsewhere counts this shard's partitions found committed in the
+	// output's records (by another run, machine or shard) and not redone; Published those this
+	// run uploaded; Complete is set when every partition of the input is committed there.
+	Elsewhere, Published int
+	Complete             bool
 }
 
 // Schema is the schema of the output: path, label, score, topk_labels, topk_scores, error.
@@ -198,6 +217,15 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Defaults spelled out, so that the run key is the same whoever fills in the config (the
+	// CLI's flags, a pipeline step, a Spark task).
+	cfg.Format = strings.TrimPrefix(wf.Ext(), ".")
+	if cfg.Softmax == "" {
+		cfg.Softmax = topk.SoftmaxAuto
+	}
+	if cfg.TopK <= 0 {
+		cfg.TopK = 5
+	}
 	cores := runtime.GOMAXPROCS(0)
 	if cfg.Threads <= 0 {
 		cfg.Threads = cores
@@ -215,12 +243,47 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 		cfg.Logger = slog.Default()
 	}
 	var labels []string
+	tk := &topk.Op{K: cfg.TopK, Softmax: cfg.Softmax}
+	resolver := cfg.Resolver
+	if resolver == nil {
+		resolver = &datastore.Resolver{}
+	}
+	remoteOut := datastore.IsURI(cfg.Output)
+	stateDir := cfg.StateDir
+	if stateDir == "" {
+		if remoteOut {
+			base, err := os.UserCacheDir()
+			if err != nil {
+				base = os.TempDir()
+			}
+			sum := sha256.Sum256([]byte(cfg.Output))
+			stateDir = filepath.Join(base, "sluice", "score", hex.EncodeToString(sum[:8]))
+		} else {
+			stateDir = filepath.Join(cfg.Output, ".sluice")
+		}
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return Result{}, err
+	}
+	// A model or label file given as a URI is downloaded into the state folder first.
+	for _, f := range []*string{&cfg.Model, &cfg.Labels} {
+		if datastore.IsURI(*f) {
+			p, err := fetch(ctx, resolver, *f, filepath.Join(stateDir, "fetched"))
+			if err != nil {
+				return Result{}, fmt.Errorf("%w: %s: %w", ErrConfig, *f, err)
+			}
+			*f = p
+		}
+	}
 	if cfg.Labels != "" {
 		if labels, err = topk.ReadLabels(cfg.Labels); err != nil {
 			return Result{}, fmt.Errorf("%w: labels: %w", ErrConfig, err)
 		}
+		tk.Labels = labels
 	}
-	tk := &topk.Op{Labels: labels, K: cfg.TopK, Softmax: cfg.Softmax}
+	if cfg.Shards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.Shards) {
+		return Result{}, fmt.Errorf("%w: shard %d/%d: want 0 <= shard < shards", ErrConfig, cfg.Shard, cfg.Shards)
+	}
 	m, err := loadModel(ctx, cfg.Model, cfg.Threads, specItem(spec))
 	if err != nil {
 		return Result{}, err
@@ -228,10 +291,6 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 	defer m.sess.Close()
 	if err := tk.Check(m.classes); err != nil {
 		return Result{}, fmt.Errorf("%w: %s: %w", ErrConfig, cfg.Labels, err)
-	}
-	resolver := cfg.Resolver
-	if resolver == nil {
-		resolver = &datastore.Resolver{}
 	}
 	loc, err := resolver.Resolve(ctx, cfg.Input)
 	if err != nil {
@@ -249,19 +308,21 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 	if len(items) == 0 {
 		return Result{}, fmt.Errorf("%w: input %s holds no files", ErrConfig, cfg.Input)
 	}
-	parts, err := partition.ByPath(items, cfg.MiniBatch)
+	all, err := partition.ByPath(items, cfg.MiniBatch)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: input %s: %w", ErrConfig, cfg.Input, err)
 	}
+	parts := all
+	if cfg.Shards > 1 {
+		parts = nil
+		for i, p := range all {
+			if i%cfg.Shards == cfg.Shard {
+				parts = append(parts, p)
+			}
+		}
+	}
 	key, err := runKey(cfg, spec, tk, m)
 	if err != nil {
-		return Result{}, err
-	}
-	stateDir := cfg.StateDir
-	if stateDir == "" {
-		stateDir = filepath.Join(cfg.Output, ".sluice")
-	}
-	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return Result{}, err
 	}
 	led, err := ledger.Open(ctx, filepath.Join(stateDir, "ledger.db"))
@@ -282,10 +343,204 @@ func Score(ctx context.Context, cfg Config) (Result, error) {
 		Schema: Schema,
 	}
 	opts := dataflow.Options{Allocator: cfg.Allocator, Thresholds: cfg.Thresholds, MaxTries: cfg.MaxTries, Metrics: cfg.Metrics, Logger: cfg.Logger}
-	res, err := dataflow.RunPartitioned(ctx, plan, dataflow.Partitioned{
-		Partitions: parts, Dir: cfg.Output, Writer: wf, Ledger: led, Key: key, BatchRows: cfg.Batch,
-	}, opts)
-	return Result{Result: res, Images: len(items)}, err
+	in := dataflow.Partitioned{Partitions: parts, Dir: cfg.Output, Writer: wf, Ledger: led, Key: key, BatchRows: cfg.Batch}
+	if !remoteOut {
+		// Shards sharing a local folder must not prune each other's partitions.
+		in.KeepStale = cfg.Shards > 1
+		res, err := dataflow.RunPartitioned(ctx, plan, in, opts)
+		return Result{Result: res, Images: len(items), Scored: scored(res.Partitions)}, err
+	}
+	return scoreToURI(ctx, cfg, resolver, plan, in, opts, all, stateDir, len(items))
+}
+
+// scoreToURI runs in (this shard's partitions) into stateDir/out, publishing each partition to
+// the output URI with its commit record as it commits; partitions the output's records already
+// hold are imported into the local ledger and skipped.
+func scoreToURI(ctx context.Context, cfg Config, resolver *datastore.Resolver, plan dataflow.Plan, in dataflow.Partitioned,
+	opts dataflow.Options, all []partition.Partition, stateDir string, images int) (Result, error) {
+	out, err := resolver.Resolve(ctx, cfg.Output)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: output %s: %w", ErrConfig, cfg.Output, err)
+	}
+	by := cfg.By
+	if by == "" {
+		host, _ := os.Hostname()
+		by = fmt.Sprintf("%s pid %d", host, os.Getpid())
+		if cfg.Shards > 1 {
+			by = fmt.Sprintf("shard %d/%d on %s", cfg.Shard, cfg.Shards, by)
+		}
+	}
+	listing, err := commitlog.Load(ctx, out, in.Key)
+	if err != nil {
+		return Result{}, err
+	}
+	for name, why := range listing.Ignored {
+		if why != "another run key" {
+			cfg.Logger.Warn("commit record ignored: its partition is redone", "record", name, "why", why)
+		}
+	}
+	fileName := func(id string) string { return "part-" + id + in.Writer.Ext() }
+	var todo []partition.Partition
+	var elsewhere []dataflow.CommittedPartition
+	var counts dataflow.Counts
+	for _, p := range in.Partitions {
+		r, ok := listing.Records[p.ID]
+		if !ok || r.Rows != int64(len(p.Items)) || r.File != fileName(p.ID) {
+			todo = append(todo, p)
+			continue
+		}
+		lp, litems := r.Ledger()
+		if err := in.Ledger.Commit(ctx, in.Key, lp, litems); err != nil {
+			return Result{}, err
+		}
+		elsewhere = append(elsewhere, dataflow.CommittedPartition{ID: p.ID, File: out.URI + "/" + r.File, Rows: r.Rows,
+			FailedItems: r.FailedItems, Failed: r.Failed, Skipped: true})
+		counts.Items += r.Rows
+		counts.FailedItems += r.FailedItems
+		counts.MiniBatches++
+		if r.Failed {
+			counts.FailedMiniBatches++
+		}
+	}
+	published := map[string]bool{}
+	in.Partitions = todo
+	in.Dir = filepath.Join(stateDir, "out")
+	in.KeepStale = true // the local folder holds only what this run scored
+	in.OnCommit = func(ctx context.Context, cp dataflow.CommittedPartition, items []ledger.Item) error {
+		rec := commitlog.Record{Key: in.Key, Partition: cp.ID, File: filepath.Base(cp.File), Rows: cp.Rows,
+			FailedItems: cp.FailedItems, Failed: cp.Failed, By: by, Items: commitlog.Items(items)}
+		if err := commitlog.Publish(ctx, out, cp.File, rec); err != nil {
+			return err
+		}
+		published[cp.ID] = true
+		return nil
+	}
+	res, runErr := dataflow.RunPartitioned(ctx, plan, in, opts)
+	// Partitions committed here by an earlier run whose upload did not happen (killed between
+	// the two) are published now.
+	var pending []dataflow.CommittedPartition
+	for _, cp := range res.Partitions {
+		if !published[cp.ID] {
+			pending = append(pending, cp)
+		}
+	}
+	if len(pending) > 0 && ctx.Err() == nil {
+		if err := publishPending(ctx, in, out, pending, by); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	n := scored(res.Partitions)
+	for i := range res.Partitions {
+		res.Partitions[i].File = out.URI + "/" + filepath.Base(res.Partitions[i].File)
+	}
+	res.Partitions = append(res.Partitions, elsewhere...)
+	res.Counts.Items += counts.Items
+	res.Counts.FailedItems += counts.FailedItems
+	res.Counts.MiniBatches += counts.MiniBatches
+	res.Counts.FailedMiniBatches += counts.FailedMiniBatches
+	result := Result{Result: res, Images: images, Scored: n, Elsewhere: len(elsewhere), Published: len(published) + len(pending)}
+	if runErr != nil {
+		return result, runErr
+	}
+	// Once every partition of the input is committed (by whichever runs), what earlier inputs or
+	// run keys left in the output is removed.
+	final, err := commitlog.Load(ctx, out, in.Key)
+	if err != nil {
+		return result, err
+	}
+	keepFiles, keepIDs := map[string]bool{}, map[string]bool{}
+	result.Complete = true
+	for _, p := range all {
+		keepFiles[fileName(p.ID)], keepIDs[p.ID] = true, true
+		if _, ok := final.Records[p.ID]; !ok {
+			result.Complete = false
+		}
+	}
+	if result.Complete {
+		n, err := commitlog.Prune(ctx, out, final, keepFiles, keepIDs)
+		if err != nil {
+			return result, err
+		}
+		if n > 0 {
+			cfg.Logger.Info("pruned stale files from the output", "output", out.URI, "removed", n)
+		}
+	}
+	return result, nil
+}
+
+func scored(ps []dataflow.CommittedPartition) int64 {
+	var n int64
+	for _, p := range ps {
+		if !p.Skipped {
+			n += p.Rows
+		}
+	}
+	return n
+}
+
+func publishPending(ctx context.Context, in dataflow.Partitioned, out datastore.Location, pending []dataflow.CommittedPartition, by string) error {
+	items, err := in.Ledger.Items(ctx, in.Key, false)
+	if err != nil {
+		return err
+	}
+	byPart := map[string][]ledger.Item{}
+	for _, it := range items {
+		byPart[it.Partition] = append(byPart[it.Partition], it)
+	}
+	for _, cp := range pending {
+		rec := commitlog.Record{Key: in.Key, Partition: cp.ID, File: filepath.Base(cp.File), Rows: cp.Rows,
+			FailedItems: cp.FailedItems, Failed: cp.Failed, By: by, Items: commitlog.Items(byPart[cp.ID])}
+		if err := commitlog.Publish(ctx, out, cp.File, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetch downloads the object uri into dir (once per content: an existing copy of the same size
+// is kept) and returns its local path.
+func fetch(ctx context.Context, r *datastore.Resolver, uri, dir string) (string, error) {
+	loc, err := r.Resolve(ctx, uri)
+	if err != nil {
+		return "", err
+	}
+	if err := loc.Probe(ctx); err != nil {
+		return "", err
+	}
+	if !loc.Single {
+		return "", fmt.Errorf("not a single object")
+	}
+	info, err := loc.Store.Stat(ctx, loc.Prefix)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(uri + "\x00" + info.ETag + hex.EncodeToString(info.MD5)))
+	dst := filepath.Join(dir, hex.EncodeToString(sum[:8]), path.Base(loc.Prefix))
+	if st, err := os.Stat(dst); err == nil && st.Size() == info.Size {
+		return dst, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", err
+	}
+	rc, err := loc.Store.Open(ctx, loc.Prefix)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	tmp := dst + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return dst, os.Rename(tmp, dst)
 }
 
 // runKey names what the output is made with: the model's content, the labels, and every

@@ -13,7 +13,6 @@ import (
 	"github.com/sluice-ml/sluice/engine/dataflow"
 	"github.com/sluice-ml/sluice/engine/dataflow/jobs"
 	"github.com/sluice-ml/sluice/engine/spec"
-	"github.com/sluice-ml/sluice/engine/transfer"
 	"github.com/sluice-ml/sluice/store/datastore"
 )
 
@@ -31,6 +30,9 @@ func init() {
 		"allowed_failed_count":   spec.TypeInteger,
 		"allowed_failed_percent": spec.TypeNumber,
 		"run_max_try":            spec.TypeInteger,
+		// shards: on databricks:/hdinsight: compute, the number of Spark tasks the partitions are
+		// split into (default 4); a local run scores every partition.
+		"shards": spec.TypeInteger,
 	})
 	compute.RegisterLocalJob("score", Prepare)
 }
@@ -93,6 +95,11 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 	if final == "" {
 		return fmt.Errorf("%w %s: output %s has no location", ErrJob, sc.Step, s.out)
 	}
+	if datastore.IsURI(final) {
+		// Written partition by partition with commit records that any run of the step, here or
+		// on a cluster, resumes from.
+		cfg.Output = final
+	}
 	var err error
 	var n int64
 	if n, err = integer("batch_size", 8); err != nil {
@@ -133,30 +140,18 @@ func (s *Step) Run(ctx context.Context, sc *compute.StepContext) error {
 	if err != nil {
 		return err
 	}
-	// Predictions for a data URI (azblob://...) are copied there; local ones moved in place.
-	if datastore.IsURI(final) {
-		if err := upload(ctx, sc, cfg.Output, final); err != nil {
+	// Predictions for a data URI (azblob://...) were published there as they committed; local
+	// ones are moved in place.
+	if !datastore.IsURI(final) {
+		if err := jobs.MoveOutput(cfg.Output, final); err != nil {
 			return err
 		}
-	} else if err := jobs.MoveOutput(cfg.Output, final); err != nil {
-		return err
 	}
 	fmt.Fprintf(jobs.LockedLog(sc.Log), "scored %d images (%d failed) in %d partitions (%d already committed) in %s\n",
-		res.Items, res.FailedItems, len(res.Partitions), res.Skipped, time.Since(start).Round(time.Millisecond))
-	return nil
-}
-
-// upload copies the committed partition files of dir to the data URI dst.
-func upload(ctx context.Context, sc *compute.StepContext, dir, dst string) error {
-	to, err := sc.Data.Resolve(ctx, dst)
-	if err != nil {
-		return err
+		res.Items, res.FailedItems, len(res.Partitions), res.Skipped+res.Elsewhere, time.Since(start).Round(time.Millisecond))
+	if datastore.IsURI(final) {
+		fmt.Fprintf(jobs.LockedLog(sc.Log), "%s: %d images scored and %d partitions published by this run, %d committed by other runs\n",
+			final, res.Scored, res.Published, res.Elsewhere)
 	}
-	from := datastore.Location{Store: datastore.NewLocal(dir), URI: dir}
-	p, err := transfer.Copy(ctx, from, to, transfer.Options{})
-	if err != nil {
-		return fmt.Errorf("%w %s: writing the predictions to %s: %w", ErrJob, sc.Step, dst, err)
-	}
-	fmt.Fprintln(sc.Log, "uploaded:", p)
 	return nil
 }

@@ -1,22 +1,35 @@
 // Package fakedatabricks is an in-process Databricks workspace for tests: an httptest server that
 // speaks the parts of the Jobs API 2.1 (runs/submit, runs/get, runs/get-output, runs/cancel),
-// DBFS (create, add-block, close) and workspace files (mkdirs, import) that Sluice uses, with
+// DBFS (create, add-block, close, get-status, and put with JSON contents or a multipart posted
+// file) and workspace files (mkdirs, import, get-status) that Sluice uses, with
 // their request checks, state machine and error bodies ({"error_code": ..., "message": ...}),
 // bearer-token authentication (401 without a token, 403 with a wrong one), and injectable faults:
 // 429 with Retry-After, 5xx, and responses lost after the request took effect.
+//
+// With Execute, spark_python_tasks really run (package fakespark): the python_file and the DBFS
+// and workspace files are written under a folder standing for the /dbfs and /Workspace FUSE
+// mounts, the task's parameters are rewritten to it, and the driver runs with the cluster's
+// environment plus new_cluster.spark_env_vars; the run is RUNNING until the driver exits,
+// TERMINATED with SUCCESS or FAILED after (runs/get-output: stdout as logs, the last stderr line
+// as error, stderr as error_trace); runs/cancel kills it.
 package fakedatabricks
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/sluice-ml/sluice/remote/databricks"
+	"github.com/sluice-ml/sluice/remote/sparkdriver/fakespark"
 )
 
 // Fault is an injected failure for requests whose path ends with Path.
@@ -47,6 +60,14 @@ type Run struct {
 	Behavior Behavior
 	Gets     int
 	Canceled bool
+	exec     *execution
+}
+
+// execution is a run whose driver really runs (Execute).
+type execution struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	res    fakespark.Result
 }
 
 // Server is the fake.
@@ -66,6 +87,35 @@ type Server struct {
 	handles  map[int64]string
 	partial  map[int64][]byte
 	requests []string
+	cluster  *fakespark.Cluster
+	root     string          // the FUSE mounts of executed runs: root/dbfs, root/Workspace
+	written  map[string]bool // files written under root
+	wsFiles  map[string]bool // paths of s.files imported as workspace files
+	wg       sync.WaitGroup
+}
+
+// Execute makes submitted spark_python_tasks run on c (see the package doc).
+func (s *Server) Execute(c *fakespark.Cluster) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cluster = c
+}
+
+// Close stops the server, kills the drivers still running and removes their files.
+func (s *Server) Close() {
+	s.Server.Close()
+	s.mu.Lock()
+	for _, r := range s.runs {
+		if r.exec != nil {
+			r.exec.cancel()
+		}
+	}
+	root := s.root
+	s.mu.Unlock()
+	s.wg.Wait()
+	if root != "" {
+		os.RemoveAll(root)
+	}
 }
 
 // New starts a fake accepting token; script decides each run's behaviour (nil: succeed).
@@ -179,6 +229,9 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 	defer s.mu.Unlock()
 	p := r.URL.Path
 	var body map[string]json.RawMessage
+	if r.Method == http.MethodPost && p == "/api/2.0/dbfs/put" && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return s.putMultipart(r, out)
+	}
 	if r.Method == http.MethodPost {
 		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 			return 400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request"
@@ -226,6 +279,19 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 		if run == nil {
 			return st, code, msg
 		}
+		if run.exec != nil {
+			select {
+			case <-run.exec.done:
+				o := databricks.RunOutput{Logs: run.exec.res.Stdout}
+				if run.exec.res.Err != nil {
+					o.Error, o.ErrorTrace = run.exec.res.LastError(), run.exec.res.Stderr
+				}
+				*out = o
+			default:
+				*out = databricks.RunOutput{}
+			}
+			return 200, "", ""
+		}
 		o := databricks.RunOutput{Logs: run.Behavior.Logs}
 		if st := s.state(run); st.ResultState != databricks.ResultSuccess && st.LifeCycleState == databricks.StateTerminated || st.LifeCycleState == databricks.StateInternalError {
 			o.Error, o.ErrorTrace = run.Behavior.Error, run.Behavior.Trace
@@ -240,6 +306,9 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 		}
 		s.cancels = append(s.cancels, id)
 		run.Canceled = true
+		if run.exec != nil {
+			run.exec.cancel()
+		}
 		*out = map[string]any{}
 	case r.Method == http.MethodPost && p == "/api/2.0/dbfs/create":
 		var path string
@@ -262,6 +331,24 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 		}
 		s.partial[h] = append(s.partial[h], b...)
 		*out = map[string]any{}
+	case r.Method == http.MethodPost && p == "/api/2.0/dbfs/put":
+		var path, contents string
+		var overwrite bool
+		json.Unmarshal(body["path"], &path)
+		json.Unmarshal(body["contents"], &contents)
+		json.Unmarshal(body["overwrite"], &overwrite)
+		b, err := base64.StdEncoding.DecodeString(contents)
+		switch {
+		case err != nil || !strings.HasPrefix(path, "/"):
+			return 400, "INVALID_PARAMETER_VALUE", "bad path or contents"
+		case len(b) > 1<<20:
+			return 400, "MAX_BLOCK_SIZE_EXCEEDED", "File uploads via contents are limited to 1 MB; post a file instead"
+		}
+		if _, ok := s.files[path]; ok && !overwrite {
+			return 400, "RESOURCE_ALREADY_EXISTS", "A file or directory already exists at the input path " + path + "."
+		}
+		s.files[path] = b
+		*out = map[string]any{}
 	case r.Method == http.MethodPost && p == "/api/2.0/dbfs/close":
 		var h int64
 		json.Unmarshal(body["handle"], &h)
@@ -272,6 +359,19 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 		s.files[path] = s.partial[h]
 		delete(s.handles, h)
 		*out = map[string]any{}
+	case r.Method == http.MethodGet && p == "/api/2.0/dbfs/get-status":
+		path := r.URL.Query().Get("path")
+		b, ok := s.files[path]
+		if !ok || !strings.HasPrefix(path, "/") {
+			return 404, "RESOURCE_DOES_NOT_EXIST", "No file or directory exists on path " + path + "."
+		}
+		*out = map[string]any{"path": path, "is_dir": false, "file_size": len(b)}
+	case r.Method == http.MethodGet && p == "/api/2.0/workspace/get-status":
+		path := r.URL.Query().Get("path")
+		if _, ok := s.files[path]; !ok {
+			return 404, "RESOURCE_DOES_NOT_EXIST", "Path (" + path + ") doesn't exist."
+		}
+		*out = map[string]any{"path": path, "object_type": "FILE"}
 	case r.Method == http.MethodPost && p == "/api/2.0/workspace/mkdirs":
 		*out = map[string]any{}
 	case r.Method == http.MethodPost && p == "/api/2.0/workspace/import":
@@ -283,6 +383,10 @@ func (s *Server) handle(r *http.Request, out *any) (int, string, string) {
 			return 400, "INVALID_PARAMETER_VALUE", "bad path or content"
 		}
 		s.files[path] = b
+		if s.wsFiles == nil {
+			s.wsFiles = map[string]bool{}
+		}
+		s.wsFiles[path] = true
 		*out = map[string]any{}
 	default:
 		return 404, "ENDPOINT_NOT_FOUND", "No API found for '" + r.Method + " " + p + "'"
@@ -339,6 +443,11 @@ func (s *Server) submit(body map[string]json.RawMessage, out *any) (int, string,
 	s.nextID++
 	run := &Run{ID: s.nextID, Request: req, Behavior: b}
 	s.runs[run.ID] = run
+	if s.cluster != nil && req.Tasks[0].SparkPythonTask != nil {
+		if err := s.start(run); err != nil {
+			return 500, "INTERNAL_ERROR", err.Error()
+		}
+	}
 	if req.IdempotencyToken != "" {
 		s.byToken[req.IdempotencyToken] = run.ID
 	}
@@ -369,6 +478,18 @@ func (s *Server) peek(run *Run) databricks.RunState {
 }
 
 func (s *Server) state(run *Run) databricks.RunState {
+	if x := run.exec; x != nil && !run.Canceled && run.Gets > 1 {
+		select {
+		case <-x.done:
+			if x.res.Err != nil {
+				return databricks.RunState{LifeCycleState: databricks.StateTerminated, ResultState: databricks.ResultFailed,
+					StateMessage: "Workload failed, see run output for details"}
+			}
+			return databricks.RunState{LifeCycleState: databricks.StateTerminated, ResultState: databricks.ResultSuccess}
+		default:
+			return databricks.RunState{LifeCycleState: databricks.StateRunning, StateMessage: "In run"}
+		}
+	}
 	switch {
 	case run.Canceled:
 		return databricks.RunState{LifeCycleState: databricks.StateTerminated, ResultState: databricks.ResultCanceled, StateMessage: "Run cancelled."}
@@ -378,4 +499,116 @@ func (s *Server) state(run *Run) databricks.RunState {
 		return databricks.RunState{LifeCycleState: databricks.StateRunning, StateMessage: "In run"}
 	}
 	return databricks.RunState{LifeCycleState: run.Behavior.Life, ResultState: run.Behavior.Result, StateMessage: run.Behavior.StateMessage}
+}
+
+// start writes the files a run can see and runs its driver (s.mu held).
+func (s *Server) start(run *Run) error {
+	if s.root == "" {
+		root, err := os.MkdirTemp("", "fakedatabricks-")
+		if err != nil {
+			return err
+		}
+		s.root, s.written = root, map[string]bool{}
+	}
+	for p, b := range s.files {
+		mount := "dbfs"
+		if strings.HasPrefix(p, "/Workspace/") || s.isWorkspace(p) {
+			mount = "Workspace"
+		}
+		dst := filepath.Join(s.root, mount, filepath.FromSlash(p))
+		key := fmt.Sprintf("%s\x00%d", dst, len(b))
+		if s.written[key] {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+		s.written[key] = true
+	}
+	fuse := func(a string) string {
+		switch {
+		case strings.HasPrefix(a, "dbfs:/"):
+			return filepath.Join(s.root, "dbfs", filepath.FromSlash(a[len("dbfs:"):]))
+		case strings.HasPrefix(a, "/dbfs/"), strings.HasPrefix(a, "/Workspace/"):
+			return filepath.Join(s.root, filepath.FromSlash(a[1:]))
+		}
+		return a
+	}
+	t := run.Request.Tasks[0]
+	args := make([]string, len(t.SparkPythonTask.Parameters))
+	for i, a := range t.SparkPythonTask.Parameters {
+		args[i] = fuse(a)
+	}
+	var env []string
+	if vars, ok := t.NewCluster["spark_env_vars"].(map[string]any); ok {
+		for k, v := range vars {
+			env = append(env, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	x := &execution{done: make(chan struct{}), cancel: cancel}
+	run.exec = x
+	c := s.cluster
+	r := fakespark.Run{Script: fuse(t.SparkPythonTask.PythonFile), Args: args, Env: env}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		res := c.Exec(ctx, r)
+		s.mu.Lock()
+		x.res = res
+		close(x.done)
+		s.mu.Unlock()
+	}()
+	return nil
+}
+
+// isWorkspace tells workspace files (imported) from DBFS files; both live in s.files.
+func (s *Server) isWorkspace(p string) bool { return s.wsFiles[p] }
+
+// putMultipart is /api/2.0/dbfs/put with a posted file (s.mu held): fields path and overwrite,
+// one file part of at most 2 GB.
+func (s *Server) putMultipart(r *http.Request, out *any) (int, string, string) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return 400, "MALFORMED_REQUEST", "bad multipart body"
+	}
+	var path string
+	var overwrite bool
+	var data []byte
+	files := 0
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 400, "MALFORMED_REQUEST", "bad multipart body"
+		}
+		b, err := io.ReadAll(io.LimitReader(part, 2<<30))
+		if err != nil {
+			return 400, "MALFORMED_REQUEST", "bad multipart body"
+		}
+		switch {
+		case part.FileName() != "":
+			data = b
+			files++
+		case part.FormName() == "path":
+			path = string(b)
+		case part.FormName() == "overwrite":
+			overwrite = string(b) == "true"
+		}
+	}
+	if !strings.HasPrefix(path, "/") || files != 1 {
+		return 400, "INVALID_PARAMETER_VALUE", "put needs an absolute path and one posted file"
+	}
+	if _, ok := s.files[path]; ok && !overwrite {
+		return 400, "RESOURCE_ALREADY_EXISTS", "A file or directory already exists at the input path " + path + "."
+	}
+	s.files[path] = data
+	*out = map[string]any{}
+	return 200, "", ""
 }

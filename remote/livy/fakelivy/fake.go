@@ -3,18 +3,30 @@
 // request checks, state machine (starting → running → success | dead | killed), log paging and
 // error bodies ({"msg": ...}), HTTP Basic authentication, the X-Requested-By CSRF guard, and
 // injectable faults: 429 with Retry-After, 5xx, and responses lost after the batch was created.
+//
+// With Execute, batches whose file is a Python program really run (package fakespark): the file
+// and the batch's `files` are fetched (from the cluster's storage, through the given function)
+// into a SparkFiles folder, and the driver runs with the cluster's environment plus the conf's
+// spark.executorEnv.* and spark.yarn.appMasterEnv.* variables; the batch is running until the
+// driver exits, then success or dead, its log holding the driver's stdout and stderr as Livy
+// shows them; DELETE kills it.
 package fakelivy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/sluice-ml/sluice/remote/livy"
+	"github.com/sluice-ml/sluice/remote/sparkdriver/fakespark"
 )
 
 // Fault is an injected failure for the first request matching Method and a path ending in Path.
@@ -41,7 +53,18 @@ type Batch struct {
 	Behavior Behavior
 	Reads    int
 	Deleted  bool
+	exec     *execution
 }
+
+type execution struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	res    fakespark.Result
+	err    error // fetching the files failed
+}
+
+// Fetch reads a file the cluster can read (a wasbs:// URL), for Execute.
+type Fetch func(ctx context.Context, url string) ([]byte, error)
 
 // Server is the fake.
 type Server struct {
@@ -54,6 +77,29 @@ type Server struct {
 	batches []*Batch
 	posts   int
 	deletes []int64
+	cluster *fakespark.Cluster
+	fetch   Fetch
+	wg      sync.WaitGroup
+}
+
+// Execute makes Python batches run on c, their files read with fetch (see the package doc).
+func (s *Server) Execute(c *fakespark.Cluster, fetch Fetch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cluster, s.fetch = c, fetch
+}
+
+// Close stops the server and kills the drivers still running.
+func (s *Server) Close() {
+	s.Server.Close()
+	s.mu.Lock()
+	for _, b := range s.batches {
+		if b.exec != nil {
+			b.exec.cancel()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
 // New starts a fake with Basic credentials user:password; script decides each batch's behaviour.
@@ -182,6 +228,9 @@ func (s *Server) handle(r *http.Request, out *any) (int, string) {
 	case len(parts) == 2 && r.Method == http.MethodDelete:
 		b.Deleted = true
 		s.deletes = append(s.deletes, id)
+		if b.exec != nil {
+			b.exec.cancel()
+		}
 		*out = map[string]string{"msg": "deleted"}
 	case len(parts) == 3 && parts[2] == "state" && r.Method == http.MethodGet:
 		b.Reads++
@@ -230,6 +279,9 @@ func (s *Server) create(r *http.Request, out *any) (int, string) {
 	}
 	batch := &Batch{ID: int64(len(s.batches)), Request: req, Behavior: b}
 	s.batches = append(s.batches, batch)
+	if s.cluster != nil && strings.HasSuffix(req.File, ".py") {
+		s.start(batch)
+	}
 	*out = s.view(batch)
 	return 201, ""
 }
@@ -239,6 +291,17 @@ func (s *Server) view(b *Batch) livy.Batch {
 }
 
 func (s *Server) state(b *Batch) string {
+	if x := b.exec; x != nil && !b.Deleted && b.Reads > 1 {
+		select {
+		case <-x.done:
+			if x.err != nil || x.res.Err != nil {
+				return livy.StateDead
+			}
+			return livy.StateSuccess
+		default:
+			return livy.StateRunning
+		}
+	}
 	switch {
 	case b.Deleted:
 		return livy.StateKilled
@@ -251,9 +314,82 @@ func (s *Server) state(b *Batch) string {
 }
 
 func (s *Server) revealed(b *Batch) []string {
+	if x := b.exec; x != nil {
+		select {
+		case <-x.done:
+		default:
+			return nil
+		}
+		lines := []string{"stdout: "}
+		lines = append(lines, strings.Split(strings.TrimRight(x.res.Stdout, "\n"), "\n")...)
+		lines = append(lines, "", "stderr: ")
+		if x.err != nil {
+			lines = append(lines, x.err.Error())
+		}
+		if x.res.Stderr != "" {
+			lines = append(lines, strings.Split(strings.TrimRight(x.res.Stderr, "\n"), "\n")...)
+		}
+		return lines
+	}
 	n := len(b.Behavior.Log)
 	if !livy.Terminal(s.state(b)) {
 		n = min(n, b.Reads)
 	}
 	return b.Behavior.Log[:n]
+}
+
+// start fetches a batch's files and runs its driver (s.mu held).
+func (s *Server) start(b *Batch) {
+	ctx, cancel := context.WithCancel(context.Background())
+	x := &execution{done: make(chan struct{}), cancel: cancel}
+	b.exec = x
+	c, fetch, req := s.cluster, s.fetch, b.Request
+	env := []string{}
+	for k, v := range req.Conf {
+		for _, pre := range []string{"spark.executorEnv.", "spark.yarn.appMasterEnv."} {
+			if strings.HasPrefix(k, pre) {
+				env = append(env, strings.TrimPrefix(k, pre)+"="+v)
+			}
+		}
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		res, err := func() (fakespark.Result, error) {
+			dir, err := os.MkdirTemp("", "fakelivy-")
+			if err != nil {
+				return fakespark.Result{}, err
+			}
+			defer os.RemoveAll(dir)
+			files := filepath.Join(dir, "files")
+			if err := os.MkdirAll(files, 0o755); err != nil {
+				return fakespark.Result{}, err
+			}
+			get := func(url, dst string) error {
+				if fetch == nil {
+					return fmt.Errorf("fakelivy: no Fetch to read %s", url)
+				}
+				data, err := fetch(ctx, url)
+				if err != nil {
+					return fmt.Errorf("java.io.FileNotFoundException: %s: %w", url, err)
+				}
+				return os.WriteFile(dst, data, 0o644)
+			}
+			script := filepath.Join(dir, path.Base(req.File))
+			if err := get(req.File, script); err != nil {
+				return fakespark.Result{}, err
+			}
+			for _, f := range req.Files {
+				if err := get(f, filepath.Join(files, path.Base(f))); err != nil {
+					return fakespark.Result{}, err
+				}
+			}
+			return c.Exec(ctx, fakespark.Run{Script: script, Args: req.Args, FilesDir: files, Env: env}), nil
+		}()
+		s.mu.Lock()
+		x.res, x.err = res, err
+		close(x.done)
+		s.mu.Unlock()
+	}()
 }
