@@ -105,27 +105,13 @@ func ResizeWindow(src []uint8, w, h, ow, oh, x0, y0, cw, ch int) []uint8 {
 	stride := w
 	if ow != w {
 		hc := precompute(w, ow)
-		out := make([]uint8, 3*cw*(r1-r0))
-		const half = int32(1 << (precisionBits - 1))
+		// One byte of slack: hpass's assembly stores 4 bytes per pixel.
+		out := make([]uint8, 3*cw*(r1-r0)+1)
+		bounds, k := hc.bounds[2*x0:2*(x0+cw)], hc.k[x0*hc.ksize:]
 		for y := r0; y < r1; y++ {
-			row := src[3*y*w : 3*(y+1)*w]
-			dst := out[3*(y-r0)*cw : 3*(y-r0+1)*cw]
-			for xx := 0; xx < cw; xx++ {
-				xmin, n := hc.bounds[2*(x0+xx)], hc.bounds[2*(x0+xx)+1]
-				k := hc.k[(x0+xx)*hc.ksize : (x0+xx)*hc.ksize+n]
-				p := row[3*xmin : 3*(xmin+n)]
-				s0, s1, s2 := half, half, half
-				for x, kv := range k {
-					q := p[3*x : 3*x+3 : 3*x+3]
-					s0 += int32(q[0]) * kv
-					s1 += int32(q[1]) * kv
-					s2 += int32(q[2]) * kv
-				}
-				d := dst[3*xx : 3*xx+3 : 3*xx+3]
-				d[0], d[1], d[2] = clip8(s0), clip8(s1), clip8(s2)
-			}
+			hpass(out[3*(y-r0)*cw:], src[3*y*w:3*(y+1)*w], bounds, k, hc.ksize, cw)
 		}
-		cur, stride = out, cw
+		cur, stride = out[:3*cw*(r1-r0)], cw
 	} else if r0 != 0 || x0 != 0 || cw != w {
 		out := make([]uint8, 3*cw*(r1-r0))
 		for y := r0; y < r1; y++ {
@@ -145,26 +131,52 @@ func ResizeWindow(src []uint8, w, h, ow, oh, x0, y0, cw, ch int) []uint8 {
 		}
 		return out
 	}
-	// Vertical pass, row by row with an accumulator row (sequential memory access).
+	// Vertical pass, output row by output row over the n input rows it reads (vpass: AVX2 on
+	// amd64; integer arithmetic, so the bytes are the same in any order).
 	out := make([]uint8, 3*cw*ch)
-	acc := make([]int32, 3*cw)
+	offs := make([]int, vc.ksize)
 	for yy := 0; yy < ch; yy++ {
 		ymin, n := vc.bounds[2*(y0+yy)], vc.bounds[2*(y0+yy)+1]
 		k := vc.k[(y0+yy)*vc.ksize : (y0+yy)*vc.ksize+n]
-		for i := range acc {
-			acc[i] = 1 << (precisionBits - 1)
+		for y := range n {
+			offs[y] = 3 * (ymin + y - r0) * stride
 		}
-		for y, kv := range k {
-			row := cur[3*(ymin+y-r0)*stride : 3*(ymin+y-r0)*stride+3*cw]
-			row = row[:len(acc)]
-			for i, v := range row {
-				acc[i] += int32(v) * kv
-			}
-		}
-		dst := out[3*yy*cw : 3*(yy+1)*cw]
-		for i, v := range acc {
-			dst[i] = clip8(v)
-		}
+		vpass(out[3*yy*cw:3*(yy+1)*cw], cur, offs[:n], k)
 	}
 	return out
+}
+
+// hpassGo is the horizontal pass of one RGB row for cw output pixels:
+// pixel x sums taps t < n (bounds[2x] = xmin, bounds[2x+1] = n) of input
+// pixel xmin+t weighted by k[x*ksize+t], per channel, from half, clipped.
+func hpassGo(dst, row []uint8, bounds []int, k []int32, ksize, cw int) {
+	const half = int32(1 << (precisionBits - 1))
+	for xx := range cw {
+		xmin, n := bounds[2*xx], bounds[2*xx+1]
+		kk := k[xx*ksize : xx*ksize+n]
+		p := row[3*xmin : 3*(xmin+n)]
+		s0, s1, s2 := half, half, half
+		for x, kv := range kk {
+			q := p[3*x : 3*x+3 : 3*x+3]
+			s0 += int32(q[0]) * kv
+			s1 += int32(q[1]) * kv
+			s2 += int32(q[2]) * kv
+		}
+		d := dst[3*xx : 3*xx+3 : 3*xx+3]
+		d[0], d[1], d[2] = clip8(s0), clip8(s1), clip8(s2)
+	}
+}
+
+// vpassGo is vpass in Go.
+func vpassGo(dst, src []uint8, offs []int, k []int32) { vpassGoFrom(dst, src, offs, k, 0) }
+
+// vpassGoFrom computes dst[i] for i >= from.
+func vpassGoFrom(dst, src []uint8, offs []int, k []int32, from int) {
+	for i := from; i < len(dst); i++ {
+		acc := int32(1 << (precisionBits - 1))
+		for t, o := range offs {
+			acc += int32(src[o+i]) * k[t]
+		}
+		dst[i] = clip8(acc)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/sluice-ml/sluice/bench"
@@ -46,6 +47,7 @@ func main() {
 	peers := flag.String("peers", "bench/peers", "folder of the peer scripts (with node_modules)")
 	skipPeers := flag.Bool("sluice-only", false, "measure Sluice alone")
 	asJSON := flag.Bool("json", false, "print JSON")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of Sluice's end-to-end runs to this file")
 	flag.Parse()
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "scorebench")
@@ -64,6 +66,11 @@ func main() {
 		keep(result{Runtime: "sluice model-only", ImagesPerS: mo.ImagesPerS})
 
 		out := filepath.Join(tmp, fmt.Sprintf("sluice-%d", round))
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			check(err)
+			check(pprof.StartCPUProfile(f))
+		}
 		start := time.Now()
 		res, err := batchscoring.Score(ctx, batchscoring.Config{
 			Model: *model, Input: *images, Output: out, Preprocess: "torchvision", Batch: *batch,
@@ -71,6 +78,9 @@ func main() {
 		})
 		check(err)
 		secs := time.Since(start).Seconds()
+		if *cpuProfile != "" {
+			pprof.StopCPUProfile()
+		}
 		keep(result{Runtime: "sluice", Images: int(res.Items), Seconds: secs, ImagesPerS: float64(res.Items) / secs})
 		if *skipPeers {
 			continue
