@@ -16,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -48,6 +49,7 @@ func main() {
 	skipPeers := flag.Bool("sluice-only", false, "measure Sluice alone")
 	asJSON := flag.Bool("json", false, "print JSON")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of Sluice's end-to-end runs to this file")
+	decodeWorkers := flag.Int("decode-workers", 0, "Sluice's decode workers (0: as many as threads)")
 	flag.Parse()
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "scorebench")
@@ -60,10 +62,17 @@ func main() {
 			best[r.Runtime] = r
 		}
 	}
-	for round := 0; round < *rounds; round++ {
+	// The VM's speed drifts by several percent from minute to minute, so the model-only rate is
+	// measured right before and right after each end-to-end run, and each round's efficiency is
+	// its end-to-end rate over the mean of the two.
+	bestEff := 0.0
+	modelOnly := func() float64 {
 		mo, err := bench.BenchInfer(ctx, *model, *batch, *threads, 224, 10*time.Second)
 		check(err)
-		keep(result{Runtime: "sluice model-only", ImagesPerS: mo.ImagesPerS})
+		return mo.ImagesPerS
+	}
+	for round := 0; round < *rounds; round++ {
+		before := modelOnly()
 
 		out := filepath.Join(tmp, fmt.Sprintf("sluice-%d", round))
 		if *cpuProfile != "" {
@@ -74,14 +83,21 @@ func main() {
 		start := time.Now()
 		res, err := batchscoring.Score(ctx, batchscoring.Config{
 			Model: *model, Input: *images, Output: out, Preprocess: "torchvision", Batch: *batch,
-			Threads: *threads, DecodeWorkers: *threads, Thresholds: dataflow.IgnoreFailures,
+			Threads: *threads, DecodeWorkers: cmp.Or(*decodeWorkers, *threads), Thresholds: dataflow.IgnoreFailures,
 		})
 		check(err)
 		secs := time.Since(start).Seconds()
 		if *cpuProfile != "" {
 			pprof.StopCPUProfile()
 		}
-		keep(result{Runtime: "sluice", Images: int(res.Items), Seconds: secs, ImagesPerS: float64(res.Items) / secs})
+		after := modelOnly()
+		e2e := float64(res.Items) / secs
+		mo := (before + after) / 2
+		keep(result{Runtime: "sluice", Images: int(res.Items), Seconds: secs, ImagesPerS: e2e})
+		keep(result{Runtime: "sluice model-only", ImagesPerS: mo})
+		fmt.Fprintf(os.Stderr, "round %d: sluice %.1f img/s, model-only %.1f before and %.1f after: efficiency %.2f\n",
+			round+1, e2e, before, after, e2e/mo)
+		bestEff = max(bestEff, e2e/mo)
 		if *skipPeers {
 			continue
 		}
@@ -90,13 +106,13 @@ func main() {
 		keep(peer("node", filepath.Join(*peers, "score_sharp_ort.mjs"), *model, *images, filepath.Join(tmp, "ort.csv"),
 			fmt.Sprint(*batch), fmt.Sprint(*threads)))
 	}
-	s, m := best["sluice"], best["sluice model-only"]
+	s := best["sluice"]
 	faster := best["pytorch+pil"]
 	if o := best["sharp+onnxruntime"]; o.ImagesPerS > faster.ImagesPerS {
 		faster = o
 	}
 	if *asJSON {
-		out := map[string]any{"results": best, "efficiency": s.ImagesPerS / m.ImagesPerS}
+		out := map[string]any{"results": best, "efficiency": bestEff}
 		if faster.ImagesPerS > 0 {
 			out["vs_faster_peer"] = s.ImagesPerS / faster.ImagesPerS
 			out["faster_peer"] = faster.Runtime
@@ -110,7 +126,7 @@ func main() {
 			fmt.Printf("%-20s %8d %10.1f\n", k, r.Images, r.ImagesPerS)
 		}
 	}
-	fmt.Printf("efficiency (sluice end-to-end / sluice model-only): %.2f\n", s.ImagesPerS/m.ImagesPerS)
+	fmt.Printf("efficiency (sluice end-to-end / its model-only rate around it, best round): %.2f\n", bestEff)
 	if faster.ImagesPerS > 0 {
 		fmt.Printf("sluice / %s (the faster peer): %.2f\n", faster.Runtime, s.ImagesPerS/faster.ImagesPerS)
 	}
