@@ -1,4 +1,3 @@
-// Command sluicebench runs Sluice's benchmark harness; see bench/README.md.
 package main
 
 import (

@@ -1,0 +1,2 @@
+// Command sluicebench runs Sluice's benchmark harness; see bench/README.md.
+package main
