@@ -188,12 +188,9 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 		for c := range p.C {
 			// Per image segment of the item: split each padded input row
 			// the segment's tile rows cover once, then transform.
-			for gA := r0; gA < r1; {
-				img, tyA := gA/wp.th, gA%wp.th
-				gB := min(r1, (img+1)*wp.th) // end of this image's rows
+			winoSegments(r0, r1, wp.th, func(img, tyA, gA, gB int) {
 				xc := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
-				nrows := 2*(gB-gA) + 2
-				for pr := range nrows {
+				for pr := range 2*(gB-gA) + 2 {
 					eor := plane[pr*2*ld : (pr+1)*2*ld]
 					clear(eor)
 					if yy := 2*tyA + pr - p.PadTop; yy >= 0 && yy < p.H {
@@ -203,35 +200,17 @@ func (pc *PackedConv) runWinograd(t, n int, x, skip, y []float32) {
 				for gr := gA; gr < gB; gr++ {
 					winoIn(plane[2*(gr-gA)*2*ld:], ld, chunks, v[c*nt+(gr-r0)*wp.tw:], xs)
 				}
-				gA = gB
-			}
+			})
 		}
 		for q := range 16 {
 			gemmPackedA(wp.u[q*wp.uLen:(q+1)*wp.uLen], p.M, nt, p.C, false, v[q*xs:q*xs+p.C*nt], nt, mo[q*p.M*nt:(q+1)*p.M*nt], nt, &wp.zero)
 		}
-		// The transform clamps (Relu, Clip) unless a residual comes first.
-		olo, ohi := lo, hi
-		if skip != nil {
-			olo, ohi = float32(math.Inf(-1)), float32(math.Inf(1))
-		}
+		olo, ohi := winoClamp(skip, lo, hi)
 		for m := range p.M {
 			for gr := r0; gr < r1; gr++ {
 				img, ty := gr/wp.th, gr%wp.th
 				winoOut(mo[m*nt+(gr-r0)*wp.tw:], p.M*nt, chunks, out, ldd, pc.bias[m], olo, ohi)
-				base := (img*p.M + m) * ohw
-				for a := 0; a < 2 && 2*ty+a < p.OH; a++ {
-					o := base + (2*ty+a)*p.OW
-					dst := y[o : o+p.OW]
-					src := out[a*ldd : a*ldd+p.OW]
-					if skip != nil { // skip may be y: addClamp reads each value before writing it
-						addClamp(dst, src, skip[o:o+p.OW], lo, hi)
-					} else {
-						copy(dst, src)
-					}
-					if post {
-						BiasAct(dst, 0, p.Act, p.Alpha, p.Beta)
-					}
-				}
+				pc.winoStore(y, skip, out, ldd, (img*p.M+m)*ohw, 2*ty, 2, lo, hi, post)
 			}
 		}
 		putScratch(sp)
@@ -251,4 +230,44 @@ func splitRow(eor []float32, eo, oo int, src, tmp []float32) {
 	copy(tmp, src)
 	clear(tmp[len(src):])
 	splitEvenOdd(eor[eo:eo+len(tmp)/2], eor[oo:oo+len(tmp)/2], tmp)
+}
+
+// winoSegments calls fn for each image's share of the tile rows [r0, r1)
+// of a work item: rows [gA, gB), image img, starting at its tile row tyA.
+func winoSegments(r0, r1, th int, fn func(img, tyA, gA, gB int)) {
+	for gA := r0; gA < r1; {
+		img, tyA := gA/th, gA%th
+		gB := min(r1, (img+1)*th)
+		fn(img, tyA, gA, gB)
+		gA = gB
+	}
+}
+
+// winoClamp is the clamp of the output transform: the activation's (Relu,
+// Clip), unless a residual has to be added first.
+func winoClamp(skip []float32, lo, hi float32) (float32, float32) {
+	if skip != nil {
+		return float32(math.Inf(-1)), float32(math.Inf(1))
+	}
+	return lo, hi
+}
+
+// winoStore copies up to n transformed output rows (out, ldd apart) to
+// output rows row0, row0+1, … of the channel plane at base in y, adding the
+// residual (clamped to [lo, hi]) and applying an activation not fused.
+func (pc *PackedConv) winoStore(y, skip, out []float32, ldd, base, row0, n int, lo, hi float32, post bool) {
+	p := pc.p
+	for a := 0; a < n && row0+a < p.OH; a++ {
+		o := base + (row0+a)*p.OW
+		dst := y[o : o+p.OW]
+		src := out[a*ldd : a*ldd+p.OW]
+		if skip != nil { // skip may be y: addClamp reads each value before writing it
+			addClamp(dst, src, skip[o:o+p.OW], lo, hi)
+		} else {
+			copy(dst, src)
+		}
+		if post {
+			BiasAct(dst, 0, p.Act, p.Alpha, p.Beta)
+		}
+	}
 }

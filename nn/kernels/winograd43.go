@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // Winograd F(4×4, 3×3): each 4×4 output tile costs 36 multiplies per input
 // channel instead of 144 (4× fewer; F(2×2, 3×3) saves 2.25×), as 36 GEMMs
 // [M×C]·[C×tiles] between the input transform Bᵀ·d·B of 6×6 input tiles
@@ -180,9 +178,7 @@ func (pc *PackedConv) runWinograd43(t, n int, x, skip, y []float32) {
 		out, s := s[:4*ldd], s[4*ldd:]
 		rowTmp, tr := s[:4*ld], s[4*ld:]
 		for c := range p.C {
-			for gA := r0; gA < r1; {
-				img, tyA := gA/wp.th, gA%wp.th
-				gB := min(r1, (img+1)*wp.th)
+			winoSegments(r0, r1, wp.th, func(img, tyA, gA, gB int) {
 				xc := x[(img*p.C+c)*hw : (img*p.C+c+1)*hw]
 				for pr := range 4*(gB-gA) + 2 {
 					dst := plane[pr*4*ld : (pr+1)*4*ld]
@@ -195,35 +191,17 @@ func (pc *PackedConv) runWinograd43(t, n int, x, skip, y []float32) {
 				for gr := gA; gr < gB; gr++ {
 					wino43In(plane[4*(gr-gA)*4*ld:], ld, chunks, v[c*nt+(gr-r0)*wp.tw:], xs, tr)
 				}
-				gA = gB
-			}
+			})
 		}
 		for q := range 36 {
 			gemmPackedA(wp.u[q*wp.uLen:(q+1)*wp.uLen], p.M, nt, p.C, false, v[q*xs:q*xs+p.C*nt], nt, mo[q*p.M*nt:(q+1)*p.M*nt], nt, &wp.zero)
 		}
-		// The transform clamps (Relu, Clip) unless a residual comes first.
-		olo, ohi := lo, hi
-		if skip != nil {
-			olo, ohi = float32(math.Inf(-1)), float32(math.Inf(1))
-		}
+		olo, ohi := winoClamp(skip, lo, hi)
 		for m := range p.M {
 			for gr := r0; gr < r1; gr++ {
 				img, ty := gr/wp.th, gr%wp.th
 				wino43Out(mo[m*nt+(gr-r0)*wp.tw:], p.M*nt, chunks, out, ldd, pc.bias[m], olo, ohi, tr)
-				base := (img*p.M + m) * ohw
-				for a := 0; a < 4 && 4*ty+a < p.OH; a++ {
-					o := base + (4*ty+a)*p.OW
-					dst := y[o : o+p.OW]
-					src := out[a*ldd : a*ldd+p.OW]
-					if skip != nil { // skip may be y: addClamp reads each value before writing it
-						addClamp(dst, src, skip[o:o+p.OW], lo, hi)
-					} else {
-						copy(dst, src)
-					}
-					if post {
-						BiasAct(dst, 0, p.Act, p.Alpha, p.Beta)
-					}
-				}
+				pc.winoStore(y, skip, out, ldd, (img*p.M+m)*ohw, 4*ty, 4, lo, hi, post)
 			}
 		}
 		putScratch(sp)

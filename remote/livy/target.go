@@ -1,6 +1,7 @@
 package livy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -329,7 +330,7 @@ func (s *step) scaleOutBatch(ctx context.Context, sc *compute.StepContext, log i
 		if err != nil {
 			return BatchRequest{}, fmt.Errorf("%w: %w", sparkdriver.ErrJob, err)
 		}
-		if err := put(ctx, loc.Store, loc.Name(f.Name), b); err != nil {
+		if err := datastore.Write(ctx, loc.Store, loc.Name(f.Name), bytes.NewReader(b), datastore.CreateOptions{}); err != nil {
 			return BatchRequest{}, fmt.Errorf("uploading %s: %w", f.Name, err)
 		}
 		if f.Name != sparkdriver.ScriptName {
@@ -358,7 +359,7 @@ func (s *step) scaleOutBatch(ctx context.Context, sc *compute.StepContext, log i
 		} else {
 			var b []byte
 			if b, err = os.ReadFile(job.Binary); err == nil {
-				err = put(ctx, bloc.Store, bloc.Prefix, b)
+				err = datastore.Write(ctx, bloc.Store, bloc.Prefix, bytes.NewReader(b), datastore.CreateOptions{})
 			}
 		}
 		if err != nil {
@@ -371,18 +372,6 @@ func (s *step) scaleOutBatch(ctx context.Context, sc *compute.StepContext, log i
 	fmt.Fprintf(log, "livy: scale-out of %s in %d shards; %d file(s) uploaded to %s; sluice binary %s %s\n", sc.Job.Type, job.Shards,
 		len(files), dir, binURI, map[bool]string{true: "already there", false: "uploaded"}[have])
 	return req, nil
-}
-
-func put(ctx context.Context, store datastore.Datastore, name string, b []byte) error {
-	w, err := store.Create(ctx, name, datastore.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
 }
 
 // submit posts the batch; when the outcome of a post is unknown it looks for the batch by name
@@ -475,15 +464,7 @@ func (s *step) upload(ctx context.Context, sc *compute.StepContext, log io.Write
 	sort.Strings(names)
 	out := map[string]string{}
 	for _, n := range names {
-		w, err := loc.Store.Create(ctx, loc.Name(n), datastore.CreateOptions{})
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(files[n]); err != nil {
-			w.Close()
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
+		if err := datastore.Write(ctx, loc.Store, loc.Name(n), bytes.NewReader(files[n]), datastore.CreateOptions{}); err != nil {
 			return nil, err
 		}
 		out[n] = remote.SparkURI(dir.Join(n).String())

@@ -1,18 +1,16 @@
 package sparkdriver
 
 import (
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 
 	"github.com/sluice-ml/sluice/engine/compute"
+	"github.com/sluice-ml/sluice/engine/dataflow/partition"
 	"github.com/sluice-ml/sluice/store/datastore"
 )
 
@@ -153,16 +151,11 @@ func BinaryID(path string) (string, error) {
 			return c.id, nil
 		}
 	}
-	f, err := os.Open(path)
+	sum, err := partition.HashFile(path)
 	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
 		return "", fmt.Errorf("hashing %s: %w", path, err)
 	}
-	id := hex.EncodeToString(h.Sum(nil)[:12])
+	id := sum[:24]
 	ids.Store(path, cachedID{size: st.Size(), mtime: st.ModTime().UnixNano(), id: id})
 	return id, nil
 }

@@ -62,3 +62,17 @@ type FileDownloader interface {
 type LocalPather interface {
 	LocalPath(name string) string
 }
+
+// Write copies r into name on s (created or replaced), closing the writer: the data is there
+// when it returns nil. An error from the copy wins over the one from Close.
+func Write(ctx context.Context, s Datastore, name string, r io.Reader, opts CreateOptions) error {
+	w, err := s.Create(ctx, name, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}

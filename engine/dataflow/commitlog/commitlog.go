@@ -122,28 +122,12 @@ func copyFile(ctx context.Context, out datastore.Location, name, localFile strin
 		return err
 	}
 	defer f.Close()
-	w, err := out.Store.Create(ctx, out.Name(name), opts)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, f); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	return datastore.Write(ctx, out.Store, out.Name(name), f, opts)
 }
 
 func put(ctx context.Context, out datastore.Location, name string, b []byte) error {
 	sum := md5.Sum(b)
-	w, err := out.Store.Create(ctx, out.Name(name), datastore.CreateOptions{MD5: sum[:]})
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
-		w.Close()
-		return err
-	}
-	return w.Close()
+	return datastore.Write(ctx, out.Store, out.Name(name), bytes.NewReader(b), datastore.CreateOptions{MD5: sum[:]})
 }
 
 // Listing is what an output folder holds.
