@@ -11,7 +11,6 @@ import "C"
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"unsafe"
 )
@@ -52,10 +51,14 @@ func turboDecode(h C.tjhandle, data []byte) (*Image, error) {
 	}
 	img := &Image{Width: int(w), Height: int(hh), Pix: make([]uint8, 3*int(w)*int(hh))}
 	if C.tjDecompress2(h, src, C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])), w, 0, hh, C.TJPF_RGB, 0) != 0 {
-		msg := tjErr(h)
-		// Warnings (e.g. extraneous bytes) leave a usable image; premature ends do not.
-		if C.tjGetErrorCode(h) == C.TJERR_FATAL || strings.Contains(msg, "Premature end") {
-			return nil, fmt.Errorf("%w: jpeg: %s", ErrCorrupt, msg)
+		if C.tjGetErrorCode(h) == C.TJERR_FATAL {
+			return nil, fmt.Errorf("%w: jpeg: %s", ErrCorrupt, tjErr(h))
+		}
+		// A warning. Extraneous bytes and the like leave a usable image; a premature end does
+		// not. libjpeg-turbo formats warnings into one buffer shared by all threads, which a
+		// concurrent decode may be rewriting, so its text cannot decide: look at the data.
+		if truncatedJPEG(data) {
+			return nil, fmt.Errorf("%w: jpeg: premature end of data (no end-of-image marker after the last scan)", ErrCorrupt)
 		}
 	}
 	return img, nil

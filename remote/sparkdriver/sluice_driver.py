@@ -16,11 +16,13 @@ the step fails with it. Credentials reach sluice through the executors' environm
 spark_env_vars, Livy spark.executorEnv.*), never through arguments.
 """
 
+import errno
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 TAIL = 4000  # characters of a failed task's stderr carried in its error
 
@@ -54,6 +56,19 @@ def tail(text):
     return text if len(text) <= TAIL else "..." + text[-TAIL:]
 
 
+def run_exe(argv, cwd):
+    # Tasks that are threads of one process copy and start their binaries at the same time: a
+    # fork in one task can hold another task's still-open copy for a moment, and exec then fails
+    # with ETXTBSY ("Text file busy"). That passes as soon as the fork execs; retry briefly.
+    for attempt in range(50):
+        try:
+            return subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as e:
+            if e.errno != errno.ETXTBSY or attempt == 49:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+
+
 def run_shard(shard, shards, binary, files_dir, args):
     work = tempfile.mkdtemp(prefix="sluice-shard-%d-" % shard)
     try:
@@ -64,7 +79,7 @@ def run_shard(shard, shards, binary, files_dir, args):
         for a in args:
             argv.append(locate(a[len("@file:"):], files_dir) if a.startswith("@file:") else a)
         argv += ["--shard", "%d/%d" % (shard, shards), "--state-dir", os.path.join(work, "state")]
-        p = subprocess.run(argv, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p = run_exe(argv, work)
         out = p.stdout.decode("utf-8", "replace")
         err = p.stderr.decode("utf-8", "replace")
         if p.returncode != 0:
