@@ -285,6 +285,29 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 	return s.RunInto(ctx, inputs, nil)
 }
 
+// start runs the graph on a pooled state for RunInto and RunValues; the
+// caller reads the outputs from st, then calls done, which returns the state
+// and lets Close proceed.
+func (s *Session) start(ctx context.Context, tensors map[string]*nn.Tensor, values map[string]*nn.Value) (st *state, done func(), err error) {
+	if s == nil || s.closed.Load() {
+		return nil, nil, nn.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.inFlight.Add(1)
+	st = s.getState()
+	done = func() {
+		s.putState(st)
+		s.inFlight.Done()
+	}
+	if err := s.execute(ctx, st, tensors, values); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return st, done, nil
+}
+
 // RunInto is Run writing the outputs into caller-owned tensors where dst
 // has one of the right element type for that output name whose Data has
 // room (capacity) for the result: its Data is resliced and its Shape set,
@@ -292,19 +315,11 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*nn.Tensor) (map[st
 // Outputs absent from dst are allocated as Run does. The returned map holds
 // every output (dst's tensors where used).
 func (s *Session) RunInto(ctx context.Context, inputs, dst map[string]*nn.Tensor) (map[string]*nn.Tensor, error) {
-	if s == nil || s.closed.Load() {
-		return nil, nn.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
+	st, done, err := s.start(ctx, inputs, nil)
+	if err != nil {
 		return nil, err
 	}
-	s.inFlight.Add(1)
-	defer s.inFlight.Done()
-	st := s.getState()
-	defer s.putState(st)
-	if err := s.execute(ctx, st, inputs, nil); err != nil {
-		return nil, err
-	}
+	defer done()
 	out := make(map[string]*nn.Tensor, len(s.outputs))
 	for i, slot := range s.outputs {
 		v := st.vals[slot]
@@ -336,19 +351,11 @@ func (s *Session) RunInto(ctx context.Context, inputs, dst map[string]*nn.Tensor
 // the caller. A sequence or optional input is checked against the model's
 // declaration (kind, element type and shape) as tensors are.
 func (s *Session) RunValues(ctx context.Context, inputs map[string]*nn.Value) (map[string]*nn.Value, error) {
-	if s == nil || s.closed.Load() {
-		return nil, nn.ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
+	st, done, err := s.start(ctx, nil, inputs)
+	if err != nil {
 		return nil, err
 	}
-	s.inFlight.Add(1)
-	defer s.inFlight.Done()
-	st := s.getState()
-	defer s.putState(st)
-	if err := s.execute(ctx, st, nil, inputs); err != nil {
-		return nil, err
-	}
+	defer done()
 	out := make(map[string]*nn.Value, len(s.outputs))
 	for i, slot := range s.outputs {
 		name := s.g.Outputs[i].Name
